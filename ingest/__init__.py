@@ -1,0 +1,1 @@
+"""Load, validate and build the curated evidence into SQLite."""

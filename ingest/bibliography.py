@@ -1,0 +1,316 @@
+"""citations.bib → source records, with names split, LaTeX decoded and CSL-JSON made.
+
+bibtexparser 2 does the parsing. Its `LatexDecodingMiddleware` decodes plain
+fields but leaves split names alone, so name parts are decoded here with the
+same library it uses (pylatexenc). A name wrapped in braces with no given part,
+`{NHS England}`, is an institution and becomes a CSL `literal`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bibtexparser
+from bibtexparser import middlewares as mw
+from bibtexparser.library import Library
+from pylatexenc.latex2text import LatexNodes2Text
+
+from .errors import Problems
+
+_latex = LatexNodes2Text()
+
+DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
+
+CSL_TYPES = {
+    "article": "article-journal",
+    "book": "book",
+    "incollection": "chapter",
+    "inbook": "chapter",
+    "techreport": "report",
+    "report": "report",
+    "online": "webpage",
+    "misc": "webpage",
+    "inproceedings": "paper-conference",
+    "phdthesis": "thesis",
+    "mastersthesis": "thesis",
+    "software": "software",
+}
+
+# What each type must have to be citable at all (missing → error), and what a
+# complete record usually has (missing → listed in missing_fields, never invented).
+REQUIRED = {
+    "article": ("author", "title", "journal", "year"),
+    "book": ("title", "year", "publisher"),
+    "incollection": ("author", "title", "booktitle", "year", "publisher"),
+    "inbook": ("author", "title", "booktitle", "year", "publisher"),
+    # Reports are often issued by an institution with no named author or date.
+    "techreport": ("title",),
+    "report": ("title",),
+    "online": ("title", "url"),
+    "misc": ("title",),
+    "inproceedings": ("author", "title", "booktitle", "year"),
+    "phdthesis": ("author", "title", "school", "year"),
+    "mastersthesis": ("author", "title", "school", "year"),
+    "software": ("title",),
+}
+RECOMMENDED = {
+    "article": ("volume", "number", "pages", "doi"),
+    "book": ("author", "address"),
+    "incollection": ("editor", "pages"),
+    "inbook": ("editor", "pages"),
+    "techreport": ("author", "year", "institution", "url"),
+    "report": ("author", "year", "institution", "url"),
+    "online": ("author", "year", "urldate"),
+    "misc": ("author", "year", "url"),
+}
+
+
+@dataclass
+class Person:
+    family: str | None = None
+    given: str | None = None
+    literal: str | None = None
+
+    @property
+    def display(self) -> str:
+        if self.literal:
+            return self.literal
+        return f"{self.family}, {self.given}" if self.given else (self.family or "")
+
+    @property
+    def slug(self) -> str:
+        if self.literal:
+            base = self.literal
+        else:
+            # Authors are merged on family name + first initial: the deck and
+            # its sources spell Michael A. West as "West, M." and "West, Michael A.".
+            initial = (self.given or "").strip()[:1]
+            base = f"{self.family} {initial}"
+        return re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")
+
+    def csl(self) -> dict:
+        if self.literal:
+            return {"literal": self.literal}
+        item = {"family": self.family}
+        if self.given:
+            item["given"] = self.given
+        return item
+
+
+@dataclass
+class Source:
+    key: str
+    entry_type: str
+    fields: dict[str, str]
+    authors: list[Person]
+    editors: list[Person]
+    line: int
+    file: str
+    raw_bibtex: str = ""
+    year_suffix: str = ""
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def year(self) -> int | None:
+        match = re.match(r"\d{4}", self.fields.get("year", ""))
+        return int(match.group(0)) if match else None
+
+    @property
+    def csl_type(self) -> str:
+        return CSL_TYPES.get(self.entry_type, "document")
+
+    @property
+    def doi(self) -> str | None:
+        return self.fields.get("doi")
+
+    def _name_people(self) -> list[Person]:
+        return self.authors or self.editors
+
+    def _year_text(self) -> str:
+        return f"{self.year}{self.year_suffix}" if self.year else f"n.d.{'-' + self.year_suffix if self.year_suffix else ''}"
+
+    def _names_for_citation(self) -> str:
+        people = self._name_people()
+        names = [p.literal or p.family for p in people]
+        if not names:
+            return self.fields.get("title", self.key)
+        if len(names) == 1:
+            return names[0]
+        if len(names) == 2:
+            return f"{names[0]} & {names[1]}"
+        return f"{names[0]} et al."
+
+    @property
+    def citation_short(self) -> str:
+        """APA 7 parenthetical citation: (West & Chowla, 2017), (Redelmeier et al., 1995)."""
+        return f"({self._names_for_citation()}, {self._year_text()})"
+
+    @property
+    def citation_narrative(self) -> str:
+        names = self._names_for_citation().replace(" & ", " and ")
+        return f"{names} ({self._year_text()})"
+
+    def to_csl(self) -> dict:
+        f = self.fields
+        item: dict = {"id": self.key, "type": self.csl_type}
+        if self.authors:
+            item["author"] = [p.csl() for p in self.authors]
+        if self.editors:
+            item["editor"] = [p.csl() for p in self.editors]
+        if "title" in f:
+            item["title"] = f["title"]
+        container = f.get("journal") or f.get("booktitle")
+        if container:
+            item["container-title"] = container
+        if self.year:
+            item["issued"] = {"date-parts": [[self.year]]}
+        for bib_name, csl_name in (
+            ("volume", "volume"),
+            ("number", "issue"),
+            ("edition", "edition"),
+            ("doi", "DOI"),
+            ("url", "URL"),
+            ("isbn", "ISBN"),
+            ("address", "publisher-place"),
+            ("note", "note"),
+        ):
+            if bib_name in f:
+                item[csl_name] = f[bib_name]
+        if self.entry_type in ("techreport", "report") and "number" in f:
+            item.pop("issue", None)
+            item["number"] = f["number"]
+        if "pages" in f:
+            item["page"] = f["pages"].replace("–", "-").replace("--", "-")
+        publisher = f.get("publisher") or f.get("institution") or f.get("organization") or f.get("school")
+        if publisher:
+            item["publisher"] = publisher
+        if "urldate" in f:
+            parts = [int(p) for p in re.findall(r"\d+", f["urldate"])[:3]]
+            if parts:
+                item["accessed"] = {"date-parts": [parts]}
+        if self.year_suffix:
+            item["year-suffix"] = self.year_suffix
+        return item
+
+
+def _decode(text: str) -> str:
+    if "\\" not in text and "{" not in text and "$" not in text:
+        return text
+    return _latex.latex_to_text(text).strip()
+
+
+def _person(parts: mw.NameParts) -> Person:
+    first, von, last, jr = parts.first, parts.von, parts.last, parts.jr
+    if not first and not von and not jr and len(last) == 1 and last[0].startswith("{") and last[0].endswith("}"):
+        return Person(literal=_decode(last[0][1:-1]))
+    family = " ".join(von + last)
+    if jr:
+        family = f"{family}, {' '.join(jr)}"
+    given = " ".join(first) or None
+    return Person(family=_decode(family), given=_decode(given) if given else None)
+
+
+def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
+    path = Path(path)
+    if not path.exists():
+        problems.add(path, None, None, "bibliography file not found")
+        return {}
+    text = path.read_text(encoding="utf-8")
+    raw_library = bibtexparser.parse_string(text)
+    library = bibtexparser.parse_string(
+        text,
+        append_middleware=[
+            mw.SeparateCoAuthors(),
+            mw.SplitNameParts(),
+            mw.LatexDecodingMiddleware(),
+        ],
+    )
+    raw_by_key = {entry.key: entry for entry in raw_library.entries}
+
+    for block in library.failed_blocks:
+        line = block.start_line + 1
+        if isinstance(block, bibtexparser.model.DuplicateBlockKeyBlock):
+            first = raw_by_key.get(block.key)
+            where = f" (first defined on line {first.start_line + 1})" if first else ""
+            problems.add(path, line, "key", f"duplicate citation key {block.key!r}{where}", record=block.key)
+        else:
+            message = str(getattr(block, "error", "")) or "could not be parsed"
+            problems.add(path, line, None, f"malformed BibTeX: {message.splitlines()[0]}")
+
+    sources: dict[str, Source] = {}
+    for entry in library.entries:
+        line = entry.start_line + 1
+        fields: dict[str, str] = {}
+        authors: list[Person] = []
+        editors: list[Person] = []
+        for name, fld in entry.fields_dict.items():
+            name = name.lower()
+            if name in ("author", "editor"):
+                people = [_person(p) for p in fld.value]
+                (authors if name == "author" else editors).extend(people)
+            else:
+                fields[name] = re.sub(r"\s+", " ", str(fld.value)).strip()
+        source = Source(
+            key=entry.key,
+            entry_type=entry.entry_type.lower(),
+            fields=fields,
+            authors=authors,
+            editors=editors,
+            line=line,
+            file=problems.rel(path),
+        )
+        raw = raw_by_key.get(entry.key)
+        if raw is not None:
+            single = Library([raw])
+            source.raw_bibtex = bibtexparser.write_string(single).strip() + "\n"
+        _validate_source(source, path, problems)
+        sources[entry.key] = source
+    _assign_year_suffixes(sources)
+    return sources
+
+
+def _validate_source(source: Source, path: Path, problems: Problems) -> None:
+    f = source.fields
+    if source.entry_type not in REQUIRED:
+        problems.add(path, source.line, "entry_type", f"unsupported entry type @{source.entry_type} (supported: {', '.join(sorted(REQUIRED))})", record=source.key)
+        return
+    have = set(f) | ({"author"} if source.authors else set()) | ({"editor"} if source.editors else set())
+    for name in REQUIRED[source.entry_type]:
+        if name not in have:
+            # A book may be credited to its editors rather than authors.
+            if name == "author" and source.entry_type == "book" and source.editors:
+                continue
+            problems.add(path, source.line, name, f"required field for @{source.entry_type} is missing", record=source.key)
+    if source.entry_type in ("techreport", "report") and not source.authors and "institution" not in f:
+        problems.add(path, source.line, "author", f"a @{source.entry_type} needs an author or an institution", record=source.key)
+    if source.entry_type == "book" and not source.authors and not source.editors:
+        problems.add(path, source.line, "author", "a @book needs an author or an editor", record=source.key)
+    if "doi" in f and not DOI_RE.match(f["doi"]):
+        problems.add(path, source.line, "doi", f"{f['doi']!r} is not a bare DOI like 10.1000/xyz (no https://doi.org/ prefix)", record=source.key)
+    if "url" in f and not re.match(r"^https?://\S+$", f["url"]):
+        problems.add(path, source.line, "url", f"{f['url']!r} is not an http(s) URL", record=source.key)
+    if "year" in f and not re.fullmatch(r"\d{4}", f["year"]):
+        problems.add(path, source.line, "year", f"{f['year']!r} is not a four-digit year", record=source.key)
+    if "pages" in f and not re.fullmatch(r"[A-Za-z]?\d+(?:\s*(?:-|--|–)\s*[A-Za-z]?\d+)?", f["pages"]):
+        problems.add(path, source.line, "pages", f"{f['pages']!r} is not a page or page range like 365--380", record=source.key)
+    source.missing = [name for name in RECOMMENDED.get(source.entry_type, ()) if name not in have]
+
+
+def _assign_year_suffixes(sources: dict[str, Source]) -> None:
+    """APA: same author names and year get 2021a, 2021b, ordered by title."""
+    groups: dict[tuple, list[Source]] = defaultdict(list)
+    for source in sources.values():
+        people = tuple(p.display for p in source._name_people())
+        groups[(people, source.year)].append(source)
+    for group in groups.values():
+        if len(group) > 1 and group[0]._name_people():
+            for i, source in enumerate(sorted(group, key=lambda s: s.fields.get("title", "").lower())):
+                source.year_suffix = "abcdefghijklmnopqrstuvwxyz"[i]
+
+
+def csl_json(source: Source) -> str:
+    return json.dumps(source.to_csl(), ensure_ascii=False, sort_keys=True)
