@@ -113,6 +113,8 @@ class Source:
     raw_bibtex: str = ""
     year_suffix: str = ""
     missing: list[str] = field(default_factory=list)
+    # BibTeX's "and others": the co-authors exist but were not confirmed.
+    authors_incomplete: bool = False
 
     @property
     def year(self) -> int | None:
@@ -139,7 +141,7 @@ class Source:
         if not names:
             return self.fields.get("title", self.key)
         if len(names) == 1:
-            return names[0]
+            return f"{names[0]} et al." if self.authors_incomplete else names[0]
         if len(names) == 2:
             return f"{names[0]} & {names[1]}"
         return f"{names[0]} et al."
@@ -245,12 +247,16 @@ def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
     for entry in library.entries:
         line = entry.start_line + 1
         fields: dict[str, str] = {}
+        incomplete = False
         authors: list[Person] = []
         editors: list[Person] = []
         for name, fld in entry.fields_dict.items():
             name = name.lower()
             if name in ("author", "editor"):
                 people = [_person(p) for p in fld.value]
+                if any(p.family == "others" and not p.given for p in people):
+                    people = [p for p in people if not (p.family == "others" and not p.given)]
+                    incomplete = True
                 (authors if name == "author" else editors).extend(people)
             else:
                 fields[name] = re.sub(r"\s+", " ", str(fld.value)).strip()
@@ -262,6 +268,7 @@ def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
             editors=editors,
             line=line,
             file=problems.rel(path),
+            authors_incomplete=incomplete,
         )
         raw = raw_by_key.get(entry.key)
         if raw is not None:
@@ -298,6 +305,8 @@ def _validate_source(source: Source, path: Path, problems: Problems) -> None:
     if "pages" in f and not re.fullmatch(r"[A-Za-z]?\d+(?:\s*(?:-|--|–)\s*[A-Za-z]?\d+)?", f["pages"]):
         problems.add(path, source.line, "pages", f"{f['pages']!r} is not a page or page range like 365--380", record=source.key)
     source.missing = [name for name in RECOMMENDED.get(source.entry_type, ()) if name not in have]
+    if source.authors_incomplete:
+        source.missing.append("author (co-authors unconfirmed)")
 
 
 def _assign_year_suffixes(sources: dict[str, Source]) -> None:

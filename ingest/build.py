@@ -55,14 +55,17 @@ def build(
         if embed:
             from search.build import build_search_artifacts
 
-            search_stats = build_search_artifacts(
-                tmp,
-                tmp_index,
-                previous_db=db_path if db_path.exists() else None,
-                model=model,
-                progress=progress,
-                index_type=index_type,
-            )
+            try:
+                search_stats = build_search_artifacts(
+                    tmp,
+                    tmp_index,
+                    previous_db=db_path if db_path.exists() else None,
+                    model=model,
+                    progress=progress,
+                    index_type=index_type,
+                )
+            except Exception as exc:  # model or index failures: report, keep the old files
+                raise BuildError(f"embedding or indexing failed: {type(exc).__name__}: {exc}") from exc
         _verify(tmp)
         if embed:
             os.replace(tmp_index, index_path_for(db_path))

@@ -1,0 +1,129 @@
+"""Write the embeddings table and the FAISS index for a freshly built database.
+
+`kb build` calls build_search_artifacts on its temporary database before the
+atomic rename. Vectors are reused from the previous database whenever the
+claim id, model and content hash all match, so a rebuild with nothing changed
+never loads the model; the previous index file is reused too when its
+fingerprint is identical (building HNSW over a large collection is slow).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+from . import embeddings as emb
+from .index import build_index, choose_index_type, make_fingerprint, read_fingerprint, write_index
+from .model import encode_for_index, resolve_model
+from .text import CLAIM_COLUMNS, content_hash, embedding_text
+
+
+def claim_texts(conn: sqlite3.Connection) -> dict[str, str]:
+    """claim id -> the text embedded for it (see search/text.py)."""
+    labels = dict(conn.execute("select id, label from topics").fetchall())
+    cursor = conn.execute(f"select {', '.join(CLAIM_COLUMNS)} from claims order by id")
+    names = [d[0] for d in cursor.description]
+    return {row[0]: embedding_text(dict(zip(names, row)), labels) for row in cursor}
+
+
+def _previous_vectors(conn: sqlite3.Connection, previous_db, model: str, wanted: dict[str, str]) -> dict[str, bytes]:
+    """Reusable BLOBs: from this database (a re-run) and from the previous one, when id+model+hash match."""
+    found: dict[str, bytes] = {}
+    sources = ["main"]
+    if previous_db and Path(previous_db).exists() and Path(previous_db).resolve() != _db_file(conn):
+        conn.execute("attach database ? as previous", [f"file:{Path(previous_db)}?mode=ro"])
+        sources.append("previous")
+    try:
+        for schema in sources:
+            if not emb.table_exists(conn, schema):
+                continue
+            rows = conn.execute(
+                f"select claim_id, content_hash, embedding from {schema}.{emb.TABLE} where model = ?", [model]
+            )
+            for claim_id, digest, blob in rows:
+                if wanted.get(claim_id) == digest and claim_id not in found:
+                    found[claim_id] = blob
+    finally:
+        if "previous" in sources:
+            conn.execute("detach database previous")
+    return found
+
+
+def _db_file(conn: sqlite3.Connection) -> Path | None:
+    path = conn.execute("pragma database_list").fetchone()[2]
+    return Path(path).resolve() if path else None
+
+
+def build_search_artifacts(
+    db_path: str | os.PathLike,
+    index_path: str | os.PathLike,
+    *,
+    previous_db: str | os.PathLike | None = None,
+    model: str | None = None,
+    progress: bool = True,
+    index_type: str | None = None,
+) -> dict:
+    """Fill db_path's embeddings table, write index_path and index_path + '.json'.
+
+    Returns what happened: model, claims, embedded, reused, index_type, dimension, seconds.
+    """
+    started = time.perf_counter()
+    spec = resolve_model(model)
+    conn = sqlite3.connect(f"file:{Path(db_path)}", uri=True)
+    try:
+        texts = claim_texts(conn)
+        hashes = {cid: content_hash(text) for cid, text in texts.items()}
+        reused = _previous_vectors(conn, previous_db, spec.id, hashes)
+        todo = [cid for cid in texts if cid not in reused]
+        vectors = {}
+        if todo:
+            matrix = encode_for_index(spec.location, [texts[c] for c in todo], progress=progress)
+            vectors = {cid: emb.encode_vector(v) for cid, v in zip(todo, matrix)}
+        with conn:
+            emb.ensure_table(conn)
+            # Only the current model's vectors for current claims: anything else is stale.
+            conn.execute(f"delete from {emb.TABLE}")
+            emb.write_rows(conn, ((cid, spec.id, hashes[cid], reused.get(cid) or vectors[cid]) for cid in sorted(texts)))
+        pairs, matrix = emb.read_matrix(conn, spec.id)
+    finally:
+        conn.close()
+    dimension = matrix.shape[1] if len(pairs) else _model_dimension(spec.location)
+    kind = choose_index_type(len(pairs), index_type)
+    fingerprint = make_fingerprint(spec.id, dimension, pairs, kind)
+    if not _reuse_previous_index(previous_db, fingerprint, index_path):
+        write_index(build_index(matrix.reshape(len(pairs), dimension), kind), fingerprint, index_path)
+    return {
+        "model": spec.id,
+        "claims": len(pairs),
+        "embedded": len(todo),
+        "reused": len(pairs) - len(todo),
+        "index_type": kind,
+        "dimension": int(dimension),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def _model_dimension(location: str) -> int:
+    from .model import load_sentence_transformer
+
+    model = load_sentence_transformer(location)
+    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return int(getter())
+
+
+def _reuse_previous_index(previous_db, fingerprint: dict, index_path) -> bool:
+    """Copy the previous database's index when its fingerprint is identical to the one we would write."""
+    if not previous_db:
+        return False
+    from kb.config import index_path_for
+
+    old_index = index_path_for(previous_db)
+    if not old_index.exists() or read_fingerprint(old_index) != fingerprint:
+        return False
+    shutil.copyfile(old_index, index_path)
+    Path(str(index_path) + ".json").write_text(json.dumps(fingerprint, indent=2) + "\n")
+    return True

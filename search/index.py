@@ -1,0 +1,241 @@
+"""The FAISS index beside the database, its fingerprint, and the checks made at load.
+
+Vectors sit in the index in claim-id order, so position i is the i-th row of
+`select claim_id from embeddings where model = ? order by claim_id`. The
+fingerprint (<db>.faiss.json) records model, dimension, count and a hash of
+every (claim_id, content_hash) pair; at load the same numbers are computed
+from the database, and any difference means the index is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import embeddings as emb
+from .errors import IndexMissing, IndexStale, NoEmbeddings
+
+FINGERPRINT_FORMAT = 1
+INDEX_TYPES = ("flat", "hnsw", "ivf")
+# Exact search up to this many vectors, HNSW above. Measured in
+# benchmarks/bench_index.py (docs/search.md): below it an exact scan takes
+# under ~2 ms per query on 2 cores and is always right; above it HNSW is
+# several times faster at recall@10 >= 0.95.
+ANN_THRESHOLD = 50_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+# Below this many allowed claims, a filtered ANN search scores the allowed
+# vectors exactly instead: graph search with a selective filter loses recall.
+EXACT_FILTER_LIMIT = 20_000
+
+
+def choose_index_type(count: int, override: str | None = None) -> str:
+    if override:
+        if override not in INDEX_TYPES:
+            raise ValueError(f"index type must be one of {', '.join(INDEX_TYPES)}, not {override!r}")
+        return override
+    return "flat" if count < ANN_THRESHOLD else "hnsw"
+
+
+def _ivf_nlist(count: int) -> int:
+    return max(1, min(int(4 * count**0.5), count // 39 or 1))
+
+
+def build_index(matrix: np.ndarray, index_type: str):
+    import faiss
+
+    count, dimension = matrix.shape
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    if index_type == "flat":
+        index = faiss.IndexFlatIP(dimension)
+    elif index_type == "hnsw":
+        index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    elif index_type == "ivf":
+        nlist = _ivf_nlist(count)
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), nlist, faiss.METRIC_INNER_PRODUCT)
+        # k-means on a sample is as good as on everything and much faster.
+        sample = matrix if count <= nlist * 256 else matrix[np.random.default_rng(0).choice(count, nlist * 256, replace=False)]
+        index.train(sample)
+        index.nprobe = max(8, nlist // 32)
+    else:
+        raise ValueError(f"unknown index type {index_type!r}")
+    if count:
+        index.add(matrix)
+    return index
+
+
+def make_fingerprint(model: str, dimension: int, pairs: list[tuple[str, str]], index_type: str) -> dict:
+    return {
+        "format": FINGERPRINT_FORMAT,
+        "model": model,
+        "dimension": int(dimension),
+        "count": len(pairs),
+        "content_hash": emb.collection_hash(pairs),
+        "index_type": index_type,
+    }
+
+
+def write_index(index, fingerprint: dict, index_path: str | os.PathLike) -> None:
+    import faiss
+
+    faiss.write_index(index, str(index_path))
+    Path(str(index_path) + ".json").write_text(json.dumps(fingerprint, indent=2) + "\n")
+
+
+def read_fingerprint(index_path: str | os.PathLike) -> dict | None:
+    try:
+        return json.loads(Path(str(index_path) + ".json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _rebuild_hint(db_path) -> str:
+    return f"Rebuild it with `kb build --db {db_path}`, or search with --mode keyword."
+
+
+@dataclass
+class VectorIndex:
+    index: object
+    claim_ids: list[str]
+    fingerprint: dict
+    db_path: str
+    _positions: dict | None = field(default=None, repr=False)
+
+    @property
+    def model(self) -> str:
+        return self.fingerprint["model"]
+
+    @property
+    def count(self) -> int:
+        return len(self.claim_ids)
+
+    def position_of(self, claim_id: str) -> int | None:
+        if self._positions is None:
+            self._positions = {cid: i for i, cid in enumerate(self.claim_ids)}
+        return self._positions.get(claim_id)
+
+    def search(self, vector: np.ndarray, k: int, allowed: set[str] | None = None,
+               conn: sqlite3.Connection | None = None) -> list[tuple[str, float]]:  # fmt: skip
+        """(claim_id, cosine similarity) best first; `allowed` restricts to those claims."""
+        import faiss
+
+        k = min(k, self.count if allowed is None else len(allowed))
+        if k <= 0:
+            return []
+        query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+        if allowed is None:
+            scores, positions = self.index.search(query, k)
+        else:
+            kind = self.fingerprint.get("index_type", "flat")
+            if kind != "flat" and len(allowed) <= EXACT_FILTER_LIMIT and conn is not None:
+                return self._exact_subset(query[0], k, allowed, conn)
+            ids = np.array(sorted(p for p in map(self.position_of, allowed) if p is not None), dtype=np.int64)
+            selector = faiss.IDSelectorBatch(ids)
+            if kind == "hnsw":
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, 2 * k))
+            elif kind == "ivf":
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=self.index.nprobe * 2)
+            else:
+                params = faiss.SearchParameters(sel=selector)
+            scores, positions = self.index.search(query, k, params=params)
+        return [(self.claim_ids[p], float(s)) for s, p in zip(scores[0], positions[0]) if p >= 0]
+
+    def _exact_subset(self, query, k, allowed, conn) -> list[tuple[str, float]]:
+        ids = sorted(allowed)
+        rows = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += conn.execute(
+                f"select claim_id, embedding from {emb.TABLE} where model = ? and claim_id in ({marks})",
+                [self.model, *chunk],
+            ).fetchall()
+        if not rows:
+            return []
+        matrix = emb.decode_matrix([r[1] for r in rows], len(query))
+        scores = matrix @ query
+        top = np.argsort(-scores)[:k]
+        return [(rows[i][0], float(scores[i])) for i in top]
+
+
+_CACHE: dict = {}
+
+
+def _stamp(*paths) -> tuple:
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+            out.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+def load_index(conn: sqlite3.Connection, db_path: str | os.PathLike, model: str | None = None) -> VectorIndex:
+    """The index for db_path, checked against the database; raises IndexUnavailable subclasses.
+
+    Loaded indexes are cached per process and re-checked only when the
+    database or index files change (a Datasette worker searches many times).
+    """
+    from kb.config import index_path_for
+
+    index_path = index_path_for(db_path)
+    fingerprint_path = Path(str(index_path) + ".json")
+    models = emb.models_present(conn)
+    if not models:
+        raise NoEmbeddings(
+            f"{db_path} has no embeddings (was it built with --no-embed?). "
+            f"Run `kb build --db {db_path}` to add them, or search with --mode keyword."
+        )
+    if not index_path.exists() or not fingerprint_path.exists():
+        missing = index_path if not index_path.exists() else fingerprint_path
+        raise IndexMissing(f"The search index {missing} is missing. {_rebuild_hint(db_path)}")
+    key = (str(Path(db_path).resolve()), model)
+    stamp = _stamp(db_path, index_path, fingerprint_path)
+    cached = _CACHE.get(key)
+    if cached and cached[0] == stamp:
+        return cached[1]
+    fingerprint = read_fingerprint(index_path)
+    if not fingerprint or fingerprint.get("format") != FINGERPRINT_FORMAT:
+        raise IndexStale(f"The fingerprint {fingerprint_path} is unreadable or from another version. {_rebuild_hint(db_path)}")
+    built_with = fingerprint.get("model")
+    if model is not None and model != built_with:
+        raise IndexStale(
+            f"The search index was built with model {built_with!r}, not {model!r}. "
+            f"Rebuild with `kb build --db {db_path} --model {model}` or drop --model / KB_MODEL."
+        )
+    if built_with not in models:
+        raise IndexStale(
+            f"The search index was built with model {built_with!r} but {db_path} holds embeddings for "
+            f"{', '.join(sorted(models))}. {_rebuild_hint(db_path)}"
+        )
+    pairs = emb.index_order(conn, built_with)
+    actual = {"count": len(pairs), "content_hash": emb.collection_hash(pairs)}
+    if actual["count"] != fingerprint.get("count") or actual["content_hash"] != fingerprint.get("content_hash"):
+        raise IndexStale(
+            f"The search index {index_path} is stale: it holds {fingerprint.get('count')} vectors but the "
+            f"database has {actual['count']} embeddings" + (" with different content" if actual["count"] == fingerprint.get("count") else "")
+            + f". {_rebuild_hint(db_path)}"
+        )  # fmt: skip
+    import faiss
+
+    try:
+        index = faiss.read_index(str(index_path))
+    except RuntimeError as exc:
+        raise IndexStale(f"The search index {index_path} cannot be read ({exc}). {_rebuild_hint(db_path)}") from exc
+    if index.ntotal != len(pairs) or index.d != fingerprint.get("dimension"):
+        raise IndexStale(f"The search index {index_path} does not match its fingerprint. {_rebuild_hint(db_path)}")
+    if fingerprint.get("index_type") == "hnsw":
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    loaded = VectorIndex(index, [p[0] for p in pairs], fingerprint, str(db_path))
+    _CACHE[key] = (stamp, loaded)
+    return loaded
