@@ -179,10 +179,12 @@ def _in_text(sources: list[Source]) -> str | None:
 
 
 def _effect_status(claim) -> str | None:
-    if claim.effect is None:
-        return None
+    # A discrepancy can concern a claim with no figure in the deck ("large
+    # improvements" where the source reports moderate ones), so it wins.
     if claim.discrepancy:
         return "discrepant"
+    if claim.effect is None:
+        return None
     if claim.source_effect is None:
         return "unchecked"
     return "consistent"

@@ -20,6 +20,11 @@ from ingest.commands import build, check, locate, stats  # noqa: E402
 for _command in (check, build, stats, locate):
     cli.add_command(_command)
 
-# -- search commands (search/cli.py) --
-# -- citation commands (kb/cite/cli.py) --
+from search.cli import eval_command, search_command  # noqa: E402
+
+cli.add_command(search_command)
+cli.add_command(eval_command)
+from kb.cite.cli import cite  # noqa: E402
+
+cli.add_command(cite)
 # -- serving commands (kb/serve.py) --

@@ -19,15 +19,15 @@ from pathlib import Path
 from . import embeddings as emb
 from .index import build_index, choose_index_type, make_fingerprint, read_fingerprint, write_index
 from .model import encode_for_index, resolve_model
-from .text import CLAIM_COLUMNS, content_hash, embedding_text
+from .text import CLAIM_COLUMNS, DEFAULT_RECIPE, content_hash, embedding_text
 
 
-def claim_texts(conn: sqlite3.Connection) -> dict[str, str]:
+def claim_texts(conn: sqlite3.Connection, recipe: str = DEFAULT_RECIPE) -> dict[str, str]:
     """claim id -> the text embedded for it (see search/text.py)."""
     labels = dict(conn.execute("select id, label from topics").fetchall())
     cursor = conn.execute(f"select {', '.join(CLAIM_COLUMNS)} from claims order by id")
     names = [d[0] for d in cursor.description]
-    return {row[0]: embedding_text(dict(zip(names, row)), labels) for row in cursor}
+    return {row[0]: embedding_text(dict(zip(names, row)), labels, recipe) for row in cursor}
 
 
 def _previous_vectors(conn: sqlite3.Connection, previous_db, model: str, wanted: dict[str, str]) -> dict[str, bytes]:
@@ -108,11 +108,9 @@ def build_search_artifacts(
 
 
 def _model_dimension(location: str) -> int:
-    from .model import load_sentence_transformer
+    from .model import embedding_dimension, load_sentence_transformer
 
-    model = load_sentence_transformer(location)
-    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    return int(getter())
+    return embedding_dimension(load_sentence_transformer(location))
 
 
 def _reuse_previous_index(previous_db, fingerprint: dict, index_path) -> bool:

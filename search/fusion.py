@@ -7,8 +7,8 @@ chosen on the tuning split of evidence/eval/queries.yaml (docs/search.md).
 
 from __future__ import annotations
 
-RRF_K = 20
-WEIGHTS = {"keyword": 1.0, "semantic": 1.0}
+RRF_K = 10
+WEIGHTS = {"keyword": 0.5, "semantic": 1.0}
 
 
 def reciprocal_rank_fusion(ranked: dict[str, list[str]], weights: dict[str, float] | None = None,

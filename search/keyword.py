@@ -32,6 +32,8 @@ effect effects impact impacts affect affects better worse good bad help helps le
 # Column weights for bm25(), by FTS column name; unknown columns get 1.0.
 COLUMN_WEIGHTS = {"statement": 4.0, "keywords": 3.0, "context": 1.5, "items_text": 1.0, "quote": 0.5}
 MAX_TERMS = 32
+FTS_STYLE = "prefix"
+PREFIX_MIN_WORD = 7
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
 
@@ -49,25 +51,39 @@ def query_terms(query: str) -> list[str]:
     return terms[:MAX_TERMS]
 
 
-def fts_expression(terms: list[str]) -> str | None:
-    """An FTS5 MATCH expression: each term quoted (so it is never syntax), OR-ed."""
+def _quoted(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def fts_expression(terms: list[str], style: str = "or") -> str | None:
+    """An FTS5 MATCH expression: each term quoted (so it is never syntax), OR-ed.
+
+    style "prefix" also matches a shortened prefix of long words, catching the
+    forms the porter stemmer does not unite (prioritise/priorities,
+    anaesthesia/anaesthetist).
+    """
     if not terms:
         return None
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    parts = []
+    for t in terms:
+        parts.append(_quoted(t))
+        if style == "prefix" and len(t) >= PREFIX_MIN_WORD and not t.isdigit():
+            parts.append(_quoted(t[: max(PREFIX_MIN_WORD - 1, len(t) - 3)]) + "*")
+    return " OR ".join(parts)
 
 
-def _weights(conn: sqlite3.Connection) -> list[float]:
+def _weights(conn: sqlite3.Connection, column_weights: dict | None = None) -> list[float]:
     columns = [row[1] for row in conn.execute("pragma table_info(claims_fts)")]
-    return [COLUMN_WEIGHTS.get(c, 1.0) for c in columns]
+    return [float((column_weights or COLUMN_WEIGHTS).get(c, 1.0)) for c in columns]
 
 
-def keyword_search(conn: sqlite3.Connection, query: str, limit: int, allowed_sql: tuple[str, list] | None = None
-                   ) -> list[tuple[str, float]]:  # fmt: skip
+def keyword_search(conn: sqlite3.Connection, query: str, limit: int, allowed_sql: tuple[str, list] | None = None,
+                   *, style: str | None = None, column_weights: dict | None = None) -> list[tuple[str, float]]:  # fmt: skip
     """(claim_id, bm25 score, higher is better) best first."""
-    expression = fts_expression(query_terms(query))
+    expression = fts_expression(query_terms(query), style or FTS_STYLE)
     if expression is None or limit <= 0:
         return []
-    weights = _weights(conn)
+    weights = _weights(conn, column_weights)
     where, params = allowed_sql or ("", [])
     sql = f"""
         select claims.id, -bm25(claims_fts, {", ".join(map(str, weights))}) as score

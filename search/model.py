@@ -57,12 +57,28 @@ def _offline() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def _quiet_transformers() -> None:
+    # transformers draws a "Loading weights" bar on every load; ours is the one that counts.
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except Exception:  # an older or newer transformers without it: cosmetic only
+        pass
+
+
+def embedding_dimension(model) -> int:
+    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    return int(getter())
+
+
 @lru_cache(maxsize=4)
 def load_sentence_transformer(location: str):
     _offline()
     try:
         from sentence_transformers import SentenceTransformer
 
+        _quiet_transformers()
         return SentenceTransformer(location, device="cpu")
     except Exception as exc:  # many failure types: OSError, ValueError, HF hub errors
         raise ModelUnavailable(
@@ -102,7 +118,7 @@ def encode_for_index(location: str, texts: list[str], *, batch_size: int = 32, p
     in order; the progress bar counts claims, not batches.
     """
     model = load_sentence_transformer(location)
-    dimension = model.get_sentence_embedding_dimension()
+    dimension = embedding_dimension(model)
     out = np.zeros((len(texts), dimension), dtype=np.float32)
     if not texts:
         return out

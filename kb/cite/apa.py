@@ -87,7 +87,7 @@ def prepare(sources: Iterable[Mapping]) -> list[dict]:
 # -- 2. Rendering -----------------------------------------------------------------------
 
 
-def _markdown_escape(text) -> str:
+def markdown_escape(text) -> str:
     # Only what would turn into markup: asterisks, and underscores at a word
     # edge (CommonMark ignores intraword ones, so URLs stay copyable).
     text = str(text).replace("\\", "\\\\").replace("*", "\\*")
@@ -96,7 +96,7 @@ def _markdown_escape(text) -> str:
 
 # citeproc-py takes any object with these attributes as an output format.
 _MARKDOWN = SimpleNamespace(
-    preformat=_markdown_escape,
+    preformat=markdown_escape,
     Italic=lambda text: f"*{text}*",
     Oblique=lambda text: f"*{text}*",
     Bold=lambda text: f"**{text}**",
@@ -174,17 +174,21 @@ class Bibliography:
     def __init__(self, sources: Iterable[Mapping]):
         self.items = prepare(sources)
         self.in_text = InText(self.items)
+        self._rendered: dict[str, list[Reference]] = {}
 
     @property
     def keys(self) -> list[str]:
         return [item["id"] for item in self.items]
 
     def references(self, markup: str = "plain") -> list[Reference]:
-        rendered = _render(self.items, markup)
-        return [
-            Reference(item["id"], _postprocess(text, item, markup).strip())
-            for item, text in zip(self.items, rendered)
-        ]
+        """The entries in APA order (rendering is slow, so each markup once)."""
+        if markup not in self._rendered:
+            rendered = _render(self.items, markup)
+            self._rendered[markup] = [
+                Reference(item["id"], _postprocess(text, item, markup).strip())
+                for item, text in zip(self.items, rendered)
+            ]
+        return list(self._rendered[markup])
 
     def cite(self, keys: Iterable[str], markup: str = "plain") -> str:
         return self.in_text.cite(keys, markup)

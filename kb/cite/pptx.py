@@ -1,0 +1,228 @@
+"""Evidence cards as a PowerPoint deck: one slide per claim, then the references.
+
+Each card shows the statement (as the slide title, so it appears in outlines
+and to screen readers), the effect, the certainty and the in-text citation;
+the speaker notes hold the verbatim quote from the source document. Sizes are
+chosen from the text length because python-pptx cannot measure text; the
+text boxes also ask the viewer to shrink text that still overflows.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterable, Mapping
+
+from pptx import Presentation
+from pptx.dml.color import RGBColor
+from pptx.enum.shapes import MSO_SHAPE
+from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
+from pptx.util import Emu, Inches, Pt
+
+from .apa import Bibliography, html_to_runs
+from .markdown import certainty_label, discrepancy_note
+from .select import cited_keys
+
+INK = RGBColor(0x1F, 0x29, 0x37)
+MUTED = RGBColor(0x6B, 0x72, 0x80)
+ACCENT = RGBColor(0x0F, 0x76, 0x6E)
+CERTAINTY_COLOURS = {
+    "high": RGBColor(0x15, 0x80, 0x3D),
+    "moderate": RGBColor(0xB4, 0x53, 0x09),
+    "low": RGBColor(0xB9, 0x1C, 0x1C),
+    "very_low": RGBColor(0xB9, 0x1C, 0x1C),
+}
+FONT = "Calibri"
+
+SLIDE_W, SLIDE_H = Inches(13.333), Inches(7.5)
+MARGIN = Inches(0.7)
+BODY_W = SLIDE_W - 2 * MARGIN
+TITLE_ONLY_LAYOUT = 5
+REFERENCE_BOX_H = Inches(5.6)
+
+
+def _size_for(text: str, steps: list[tuple[int, int]], smallest: int) -> int:
+    for limit, size in steps:
+        if len(text) <= limit:
+            return size
+    return smallest
+
+
+def _paragraph(frame, text: str, *, size: int, colour=INK, bold=False, italic=False, first=False, align=None):
+    paragraph = frame.paragraphs[0] if first else frame.add_paragraph()
+    run = paragraph.add_run()
+    run.text = text
+    font = run.font
+    font.size, font.bold, font.italic, font.name = Pt(size), bold, italic, FONT
+    font.color.rgb = colour
+    if align is not None:
+        paragraph.alignment = align
+    return paragraph
+
+
+def _text_box(slide, name, left, top, width, height, *, anchor=MSO_ANCHOR.TOP):
+    shape = slide.shapes.add_textbox(left, top, width, height)
+    shape.name = name  # shown in PowerPoint's selection pane; tests find shapes by it
+    frame = shape.text_frame
+    frame.word_wrap = True
+    frame.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
+    frame.vertical_anchor = anchor
+    frame.margin_left = frame.margin_right = 0
+    return frame
+
+
+def _accent_bar(slide):
+    bar = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, 0, 0, Inches(0.18), SLIDE_H)
+    bar.name = "Accent bar"
+    bar.fill.solid()
+    bar.fill.fore_color.rgb = ACCENT
+    bar.line.fill.background()
+
+
+def _set_title(slide, text: str, size: int, top=Inches(0.9), height=Inches(2.5)):
+    title = slide.shapes.title
+    title.left, title.top, title.width, title.height = MARGIN, top, BODY_W, height
+    frame = title.text_frame
+    frame.word_wrap = True
+    frame.vertical_anchor = MSO_ANCHOR.TOP
+    frame.margin_left = frame.margin_right = 0  # line up with the text boxes
+    frame.text = ""
+    paragraph = _paragraph(frame, text, size=size, first=True, align=PP_ALIGN.LEFT)
+    paragraph.runs[0].font.bold = True
+
+
+def _label_and_value(slide, left, width, label, value, *, size, colour):
+    frame = _text_box(slide, label, left, Inches(3.75), width, Inches(1.55))
+    _paragraph(frame, label.upper(), size=13, colour=MUTED, bold=True, first=True)
+    _paragraph(frame, value, size=size, colour=colour, bold=True)
+
+
+def _notes(claim: Mapping, bibliography: Bibliography, keys: list[str]) -> str:
+    where = []
+    if claim.get("slide_number") is not None:
+        heading = f" \u201c{claim['slide_heading']}\u201d" if claim.get("slide_heading") else ""
+        where.append(f"slide {claim['slide_number']}{heading}")
+    if claim.get("line_start") is not None:
+        end = claim.get("line_end") or claim["line_start"]
+        where.append(f"line {claim['line_start']}" if end == claim["line_start"] else f"lines {claim['line_start']}\u2013{end}")
+    lines = [f"Verbatim from {claim.get('document_id') or 'the source document'}" + (f" ({', '.join(where)})" if where else "") + ":"]
+    lines.append(claim.get("quote") or "")
+    if claim.get("certainty_note"):
+        lines += ["", f"Certainty: {' '.join(claim['certainty_note'].split())}"]
+    note = discrepancy_note(claim, bibliography, markup="plain")
+    if note:
+        lines += ["", f"Deck vs source: {note}"]
+    references = [r.text for r in bibliography.references("plain") if r.key in keys]
+    if references:
+        lines += ["", "Source" + ("s" if len(references) > 1 else "") + ":", *references]
+    return "\n".join(lines)
+
+
+def add_evidence_card(prs, claim: Mapping, bibliography: Bibliography, number: int, total: int):
+    slide = prs.slides.add_slide(prs.slide_layouts[TITLE_ONLY_LAYOUT])
+    _accent_bar(slide)
+    header = _text_box(slide, "Header", MARGIN, Inches(0.35), BODY_W, Inches(0.45))
+    kind = (claim.get("kind") or "evidence").capitalize()
+    _paragraph(header, f"{kind} \u00b7 {number} of {total}", size=14, colour=MUTED, first=True)
+
+    statement = " ".join(claim["statement"].split())
+    _set_title(slide, statement, _size_for(statement, [(90, 34), (150, 30), (220, 26), (320, 22)], 18))
+
+    effect = claim.get("effect_text")
+    _label_and_value(
+        slide, MARGIN, Inches(7.6), "Effect", effect or "No effect size stated",
+        size=_size_for(effect, [(18, 40), (30, 32)], 24) if effect else 20, colour=ACCENT if effect else MUTED,
+    )  # fmt: skip
+    certainty = claim.get("certainty")
+    _label_and_value(
+        slide, MARGIN + Inches(8.1), Inches(4.0), "Certainty", certainty_label(certainty) or "Not stated",
+        size=28, colour=CERTAINTY_COLOURS.get(certainty, MUTED),
+    )  # fmt: skip
+
+    keys = cited_keys(claim)
+    citation = bibliography.cite(keys) or "No source identified"
+    frame = _text_box(slide, "Citation", MARGIN, Inches(5.55), BODY_W, Inches(0.6))
+    _paragraph(frame, citation, size=20, colour=INK if keys else MUTED, first=True)
+
+    note = discrepancy_note(claim, bibliography, markup="plain")
+    if note:
+        frame = _text_box(slide, "Discrepancy", MARGIN, Inches(6.25), BODY_W, Inches(0.95))
+        _paragraph(frame, f"Note: {note}", size=_size_for(note, [(160, 14), (300, 12)], 10), colour=MUTED, italic=True, first=True)
+
+    referenced = keys + ([claim["source_effect_source"]] if note and claim.get("source_effect_source") else [])
+    slide.notes_slide.notes_text_frame.text = _notes(claim, bibliography, referenced)
+    return slide
+
+
+def _estimated_height(texts: list[str], size: int) -> int:
+    """EMU needed for these references at `size` points in the body width."""
+    chars_per_line = (BODY_W / 914400) * 72 / (size * 0.47)
+    lines = sum(math.ceil(len(t) / chars_per_line) for t in texts)
+    return int((lines * size * 1.2 + len(texts) * size * 0.6) / 72 * 914400)
+
+
+def _reference_pages(texts: list[str]) -> list[tuple[list[int], int]]:
+    """Split the references over as few slides as fit: [(indexes, font size)]."""
+    sizes = [20, 18, 16, 14, 12]
+    for size in sizes:
+        if _estimated_height(texts, size) <= REFERENCE_BOX_H:
+            return [(list(range(len(texts))), size)]
+    size = sizes[-1]
+    pages, current = [], []
+    for i, text in enumerate(texts):
+        if current and _estimated_height([texts[j] for j in current] + [text], size) > REFERENCE_BOX_H:
+            pages.append((current, size))
+            current = []
+        current.append(i)
+    pages.append((current, size))
+    return pages
+
+
+def _hanging_indent(paragraph, indent=Inches(0.5)):
+    # APA reference lists hang by half an inch; python-pptx has no API for it.
+    p_pr = paragraph._p.get_or_add_pPr()
+    p_pr.set("marL", str(Emu(indent)))
+    p_pr.set("indent", str(-Emu(indent)))
+
+
+def add_reference_slides(prs, bibliography: Bibliography) -> list:
+    references = bibliography.references("html")
+    texts = [" ".join(t for t, _ in html_to_runs(r.text)) for r in references]
+    slides = []
+    pages = _reference_pages(texts) if references else [([], 20)]
+    for n, (indexes, size) in enumerate(pages):
+        slide = prs.slides.add_slide(prs.slide_layouts[TITLE_ONLY_LAYOUT])
+        _accent_bar(slide)
+        _set_title(slide, "References" if n == 0 else "References (continued)", 32, top=Inches(0.45), height=Inches(0.9))
+        frame = _text_box(slide, "References", MARGIN, Inches(1.5), BODY_W, REFERENCE_BOX_H)
+        if not indexes:
+            _paragraph(frame, "No sources cited.", size=size, colour=MUTED, first=True)
+        for j, i in enumerate(indexes):
+            paragraph = frame.paragraphs[0] if j == 0 else frame.add_paragraph()
+            _hanging_indent(paragraph)
+            paragraph.space_after = Pt(size * 0.6)
+            for text, italic in html_to_runs(references[i].text):
+                run = paragraph.add_run()
+                run.text = text
+                run.font.size, run.font.italic, run.font.name = Pt(size), italic, FONT
+                run.font.color.rgb = INK
+        slides.append(slide)
+    return slides
+
+
+def build_presentation(claims: Iterable[Mapping], sources: Iterable[Mapping]) -> Presentation:
+    claims = list(claims)
+    bibliography = Bibliography(sources)
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = SLIDE_W, SLIDE_H
+    for number, claim in enumerate(claims, 1):
+        add_evidence_card(prs, claim, bibliography, number, len(claims))
+    add_reference_slides(prs, bibliography)
+    return prs
+
+
+def format_pptx(claims: Iterable[Mapping], sources: Iterable[Mapping]) -> bytes:
+    """The deck as .pptx bytes."""
+    buffer = io.BytesIO()
+    build_presentation(claims, sources).save(buffer)
+    return buffer.getvalue()

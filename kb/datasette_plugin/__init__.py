@@ -1,0 +1,108 @@
+"""Evidence KB's Datasette plugin: every feature arrives through a plugin hook.
+
+* startup: find the KB database, load the FAISS index and query model once.
+* prepare_connection: the kb_search(query, k) SQL function.
+* register_routes: /-/search and /-/search.json.
+* register_output_renderer: .bib, .ris and .apa on anything that cites.
+* extra_template_vars: data for the home page and the claim, source and
+  author pages (templates/row.html, templates/index.html).
+* extra_css_urls / extra_js_urls / menu_links: styling, copy buttons, navigation.
+
+Templates and static files live beside this module (templates/, static/);
+Datasette finds them because this is a package. See docs/datasette.md.
+"""
+
+from __future__ import annotations
+
+from datasette import hookimpl
+from datasette.utils import urlsafe_components
+
+from . import explorer, search_service, search_views
+from .kbdb import STATIC_NAME, find_kb_database, is_kb, is_kb_connection, kb_database, state
+from .links import Links
+from .renderers import output_renderers
+
+EXPLORER_PAGES = {"claims": explorer.claim_page, "sources": explorer.source_page, "authors": explorer.author_page}
+
+
+@hookimpl
+def startup(datasette):
+    async def inner():
+        kb = state(datasette)
+        kb.database = await find_kb_database(datasette)
+        if kb.database is None:
+            return
+        db = kb_database(datasette)
+        kb.topics = await db.execute_fn(explorer.topic_options)
+        await search_service.warm_up(datasette)
+
+    return inner
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    # Only the KB gets the function; other attached databases stay untouched.
+    if database == "_internal" or not is_kb_connection(conn):
+        return
+    conn.create_function("kb_search", -1, search_service.sql_kb_search(conn, datasette, database))
+
+
+@hookimpl
+def register_routes(datasette):
+    return [
+        (r"^/-/search\.json$", search_views.search_json),
+        (r"^/-/search$", search_views.search_page),
+    ]
+
+
+@hookimpl
+def register_output_renderer(datasette):
+    return output_renderers()
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    async def inner():
+        db = kb_database(datasette)
+        if db is None:
+            return {}
+        links = Links(datasette, db.name)
+        extra = {"kb_database": db.name, "kb_search_url": links.search()}
+        if view_name == "index":
+            extra["kb_home"] = await db.execute_fn(lambda conn: explorer.home(conn, links))
+            extra["kb_queries"] = [
+                {"name": q["name"], "title": q.get("title") or q["name"], "description": q.get("description"),
+                 "url": links.query(q["name"])}
+                for q in (await datasette.get_canned_queries(db.name, request.actor if request else None)).values()
+            ]  # fmt: skip
+        elif view_name == "row" and is_kb(datasette, database) and table in EXPLORER_PAGES and request:
+            pks = urlsafe_components(request.url_vars.get("pks", ""))
+            if len(pks) == 1:
+                page = EXPLORER_PAGES[table]
+                extra["kb_page"] = await db.execute_fn(lambda conn: page(conn, pks[0], links))
+        return extra
+
+    return inner
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    return [datasette.urls.static_plugins(STATIC_NAME, "kb.css")]
+
+
+@hookimpl
+def extra_js_urls(datasette):
+    return [{"url": datasette.urls.static_plugins(STATIC_NAME, "kb.js"), "module": True}]
+
+
+@hookimpl
+def menu_links(datasette):
+    db = kb_database(datasette)
+    if db is None:
+        return []
+    links = Links(datasette, db.name)
+    return [
+        {"href": links.search(), "label": "Search the evidence"},
+        {"href": links.table("claims"), "label": "Browse claims"},
+        {"href": links.table("sources"), "label": "Browse sources"},
+    ]

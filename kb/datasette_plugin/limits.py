@@ -1,0 +1,48 @@
+"""Bounds on everything a visitor can send, checked before any work is done.
+
+The site is public-facing in spirit even when bound to 127.0.0.1: a page or a
+SQL call must never be able to ask for unbounded work or echo unbounded input.
+"""
+
+from __future__ import annotations
+
+# search.retrieve cuts longer queries itself; refusing them here instead means
+# the web never silently answers a different question than the one asked.
+MAX_QUERY_CHARS = 500
+DEFAULT_K = 10
+# The whole KB is small; 100 is more than a page can usefully show.
+MAX_K = 100
+# Ids, keys, filter values, modes: nothing legitimate is longer.
+MAX_PARAM_CHARS = 200
+# Repeated parameters (?topic=a&topic=b...).
+MAX_VALUES_PER_PARAM = 20
+MAX_QUERY_STRING_CHARS = 4096
+
+
+class BadParameter(ValueError):
+    """A request parameter outside its bounds; the message is safe to show."""
+
+
+def bounded_text(value: str | None, name: str, limit: int = MAX_PARAM_CHARS) -> str:
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise BadParameter(f"{name} is too long ({len(value)} characters; the limit is {limit})")
+    return value
+
+
+def parse_k(raw, default: int = DEFAULT_K) -> int:
+    """k from a form, a URL or SQL: a whole number, clamped to 1..MAX_K."""
+    if raw is None or raw == "":
+        return default
+    if isinstance(raw, bool):
+        raise BadParameter("k must be a whole number")
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, str):
+        raw = raw.strip()
+        if len(raw) > 6 or not raw.lstrip("-").isdigit():
+            raise BadParameter(f"k must be a whole number between 1 and {MAX_K}")
+        raw = int(raw)
+    if not isinstance(raw, int):
+        raise BadParameter(f"k must be a whole number between 1 and {MAX_K}")
+    return max(1, min(MAX_K, raw))

@@ -1,0 +1,217 @@
+"""The one way the plugin searches: bounded parameters in, search.search() out, cached.
+
+The search page, /-/search.json and the kb_search() SQL function all come
+through here, so they validate the same way and return the same objects as
+`kb search --json`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import search
+from search import IndexUnavailable, SearchError
+
+from .kbdb import kb_database, state
+from .limits import (
+    MAX_K,
+    MAX_QUERY_CHARS,
+    MAX_VALUES_PER_PARAM,
+    BadParameter,
+    bounded_text,
+    parse_k,
+)
+
+MODES = tuple(search.MODES)
+# Filters search.search() understands that a URL may repeat (any of several values).
+LIST_FILTERS = ("topic", "kind", "study_design")
+YEAR_FILTERS = ("year_min", "year_max")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: str
+    k: int = 10
+    mode: str = "hybrid"
+    # Sorted (name, value) pairs; values of list filters are tuples. Hashable: it is the cache key.
+    filters: tuple = ()
+    notices: tuple = field(default=(), compare=False)
+
+    def filter_kwargs(self) -> dict:
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in self.filters}
+
+
+def parse_request(args, default_mode: str = "hybrid") -> SearchRequest:
+    """A SearchRequest from Datasette's request.args (a MultiParams); raises BadParameter."""
+    query = bounded_text(args.get("q"), "q", MAX_QUERY_CHARS)
+    raw_k = bounded_text(args.get("k"), "k", 12)
+    k = parse_k(raw_k)
+    notices = []
+    if raw_k and raw_k.isdigit() and int(raw_k) > MAX_K:
+        notices.append(f"k capped at {MAX_K}")
+    mode = bounded_text(args.get("mode"), "mode") or default_mode
+    if mode not in MODES:
+        raise BadParameter(f"mode must be one of {', '.join(MODES)}")
+    filters = []
+    for name in LIST_FILTERS:
+        values = [bounded_text(v, name) for v in args.getlist(name)]
+        values = tuple(dict.fromkeys(v for v in values if v))
+        if len(values) > MAX_VALUES_PER_PARAM:
+            raise BadParameter(f"at most {MAX_VALUES_PER_PARAM} values of {name}")
+        if values:
+            filters.append((name, values))
+    has_effect = bounded_text(args.get("has_effect"), "has_effect", 5).lower()
+    if has_effect:
+        if has_effect not in ("1", "0", "true", "false", "yes", "no", "on"):
+            raise BadParameter("has_effect must be 1 or 0")
+        filters.append(("has_effect", has_effect in ("1", "true", "yes", "on")))
+    for name in YEAR_FILTERS:
+        value = bounded_text(args.get(name), name, 4)
+        if value:
+            if not value.isdigit():
+                raise BadParameter(f"{name} must be a year")
+            filters.append((name, int(value)))
+    return SearchRequest(query, k, mode, tuple(sorted(filters)), tuple(notices))
+
+
+class _LRU:
+    """A small thread-safe LRU: search runs in Datasette's SQL threads."""
+
+    def __init__(self, maxsize: int = 1024):
+        self.maxsize = maxsize
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        return None
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+
+@dataclass
+class Outcome:
+    """What a search produced, ready to serve: the results, their JSON and the notices."""
+
+    results: list
+    notices: list[str]
+    mode: str
+    _json: bytes | None = None
+
+    def dicts(self) -> list[dict]:
+        return [r.to_dict() for r in self.results]
+
+    def json_bytes(self) -> bytes:
+        # Identical to `kb search --json` (indent 2, UTF-8 kept), cached with the results.
+        if self._json is None:
+            self._json = json.dumps(self.dicts(), indent=2, ensure_ascii=False).encode("utf-8")
+        return self._json
+
+
+_cache = _LRU()
+
+
+def run_on_connection(conn: sqlite3.Connection, req: SearchRequest, semantic_unavailable: str | None,
+                      cacheable: bool, cache_scope: str) -> Outcome:  # fmt: skip
+    """Search on an open connection (a Datasette read connection). Raises SearchError."""
+    key = (cache_scope, req.query, req.k, req.mode, req.filters)
+    if cacheable:
+        hit = _cache.get(key)
+        if hit is not None:
+            return hit
+    mode, notices = req.mode, list(req.notices)
+    # Hybrid degrades to keyword search when the KB was built without embeddings;
+    # an explicit semantic search reports why it cannot run instead.
+    if mode == "hybrid" and semantic_unavailable:
+        mode = "keyword"
+        notices.append(f"semantic search is unavailable, so these are keyword results only: {semantic_unavailable}")
+    try:
+        results = search.search(conn, req.query, k=req.k, mode=mode, **req.filter_kwargs())
+    except IndexUnavailable as exc:
+        if mode != "hybrid":
+            raise
+        mode = "keyword"
+        notices.append(f"semantic search is unavailable, so these are keyword results only: {exc}")
+        results = search.search(conn, req.query, k=req.k, mode=mode, **req.filter_kwargs())
+    outcome = Outcome(list(results), notices + list(getattr(results, "notices", [])), mode)
+    if cacheable:
+        _cache.put(key, outcome)
+    return outcome
+
+
+async def run(datasette, req: SearchRequest) -> Outcome:
+    """Search the instance's KB in a Datasette SQL thread. Raises SearchError."""
+    db = kb_database(datasette)
+    if db is None:
+        raise SearchError("no Evidence KB database is attached to this Datasette")
+    unavailable = state(datasette).semantic_unavailable
+    return await db.execute_fn(
+        lambda conn: run_on_connection(conn, req, unavailable, not db.is_mutable, f"{id(datasette)}:{db.name}")
+    )
+
+
+async def warm_up(datasette) -> None:
+    """Load the FAISS index and the query encoder now, so no visitor waits for them.
+
+    search keeps both in process-wide caches; one real query fills them.
+    """
+    db = kb_database(datasette)
+    if db is None:
+        return
+
+    def probe(conn):
+        try:
+            search.search(conn, "compassion", k=1, mode="semantic")
+            return None
+        except SearchError as exc:
+            return str(exc)
+
+    problem = await db.execute_fn(probe)
+    state(datasette).semantic_unavailable = problem
+    if problem:
+        print(f"evidence-kb: semantic search disabled: {problem}", file=sys.stderr)
+
+
+def sql_kb_search(conn: sqlite3.Connection, datasette, database: str):
+    """The kb_search(query[, k[, mode]]) SQL function for one connection.
+
+    Returns a JSON array of {"id", "score"}, best first; '[]' for an empty query
+    so a canned query with a blank parameter shows nothing rather than an error.
+    """
+    db = datasette.databases.get(database)
+    cacheable = db is not None and not db.is_mutable
+
+    def kb_search(query=None, k=None, mode="hybrid"):
+        if query is None or not str(query).strip():
+            return "[]"
+        query = str(query)
+        if len(query) > MAX_QUERY_CHARS:
+            raise BadParameter(f"kb_search query longer than {MAX_QUERY_CHARS} characters")
+        if mode is None or str(mode) not in MODES:
+            raise BadParameter(f"kb_search mode must be one of {', '.join(MODES)}")
+        req = SearchRequest(query, parse_k(k), str(mode))
+        outcome = run_on_connection(
+            conn, req, state(datasette).semantic_unavailable, cacheable, f"{id(datasette)}:{database}"
+        )
+        return json.dumps([{"id": r.id, "score": r.score} for r in outcome.results])
+
+    return kb_search
+
+
+def describe_filters(req: SearchRequest) -> dict:
+    return {name: list(v) if isinstance(v, tuple) else v for name, v in req.filters}
+
+

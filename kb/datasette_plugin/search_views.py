@@ -1,0 +1,142 @@
+"""/-/search (a page for people) and /-/search.json (the same results for programs)."""
+
+from __future__ import annotations
+
+import json
+
+from datasette.utils.asgi import Response
+from search import InvalidQuery, SearchError
+
+from . import explorer, search_service
+from kb.cite import sources_by_key
+
+from .citations import apa_bundle
+from .kbdb import kb_database, state
+from .limits import MAX_K, MAX_QUERY_CHARS, MAX_QUERY_STRING_CHARS, BadParameter
+from .links import Links
+
+EXAMPLES = (
+    "evidence for compassion in diabetes care",
+    "does compassionate care save money",
+    "what helps staff recover from work stress",
+    "how do leaders shape culture",
+)
+
+
+def _json_error(message: str, status: int) -> Response:
+    # Datasette's own error shape, so clients handle both alike.
+    return Response.json({"ok": False, "error": message, "status": status, "title": None}, status=status)
+
+
+async def search_json(datasette, request) -> Response:
+    try:
+        req = _parse(request, default_mode=_default_mode(datasette))
+    except BadParameter as exc:
+        return _json_error(str(exc), 400)
+    if not req.query:
+        return _json_error("q is required: /-/search.json?q=your+question&k=10", 400)
+    try:
+        outcome = await search_service.run(datasette, req)
+    except InvalidQuery as exc:
+        return _json_error(str(exc), 400)
+    except SearchError as exc:
+        return _json_error(str(exc), 503)
+    headers = {
+        "x-kb-mode": outcome.mode,
+        # JSON with ASCII escapes: never a raw newline or non-Latin-1 byte in a header.
+        "x-kb-notices": json.dumps(outcome.notices),
+        "cache-control": "max-age=60",
+    }
+    if request.args.get("_envelope"):
+        body = {
+            "query": req.query,
+            "k": req.k,
+            "mode": outcome.mode,
+            "filters": search_service.describe_filters(req),
+            "notices": outcome.notices,
+            "results": outcome.dicts(),
+        }
+        return Response.json(body, headers=headers)
+    return Response(outcome.json_bytes(), content_type="application/json; charset=utf-8", headers=headers)
+
+
+async def search_page(datasette, request) -> Response:
+    db = kb_database(datasette)
+    error, outcome, req, status = None, None, None, 200
+    try:
+        req = _parse(request, default_mode=_default_mode(datasette))
+    except BadParameter as exc:
+        error, status = str(exc), 400
+    if req is not None and req.query and db is not None:
+        try:
+            outcome = await search_service.run(datasette, req)
+        except InvalidQuery as exc:
+            error, status = str(exc), 400
+        except SearchError as exc:
+            error, status = str(exc), 503
+    links = Links(datasette, db.name) if db is not None else None
+    results = []
+    if outcome is not None:
+        results = await db.execute_fn(lambda conn: _decorate(conn, outcome.results, links))
+    topics = state(datasette).topics
+    context = {
+        "kb_database": db.name if db is not None else None,
+        "q": req.query if req else (request.args.get("q") or "")[:MAX_QUERY_CHARS],
+        "k": req.k if req else 10,
+        "mode": req.mode if req else _default_mode(datasette),
+        "selected": search_service.describe_filters(req) if req else {},
+        "modes": search_service.MODES,
+        "topics": topics,
+        "kinds": _vocabulary("KINDS"),
+        "designs": _vocabulary("STUDY_DESIGNS"),
+        "max_k": MAX_K,
+        "max_query_chars": MAX_QUERY_CHARS,
+        "error": error,
+        "searched": outcome is not None,
+        "results": results,
+        "notices": outcome.notices if outcome else [],
+        "result_mode": outcome.mode if outcome else None,
+        "semantic_unavailable": state(datasette).semantic_unavailable,
+        "examples": [{"q": e, "url": links.search(q=e) if links else "#"} for e in EXAMPLES],
+        "json_url": _json_url(request),
+    }
+    html = await datasette.render_template("kb_search.html", context, request=request, view_name="kb_search")
+    return Response.html(html, status=status)
+
+
+def _parse(request, default_mode: str):
+    if len(request.query_string) > MAX_QUERY_STRING_CHARS:
+        raise BadParameter(f"the query string is too long (limit {MAX_QUERY_STRING_CHARS} characters)")
+    return search_service.parse_request(request.args, default_mode=default_mode)
+
+
+def _default_mode(datasette) -> str:
+    return "keyword" if state(datasette).semantic_unavailable else "hybrid"
+
+
+def _json_url(request) -> str:
+    return "/-/search.json" + (("?" + request.query_string) if request.query_string else "")
+
+
+def _vocabulary(name: str) -> tuple:
+    from ingest import vocabulary
+
+    return getattr(vocabulary, name, ())
+
+
+def _decorate(conn, results, links) -> list[dict]:
+    """Each result as the page shows it: the contract's fields plus links and citation text."""
+    out = []
+    for result in results:
+        data = result.to_dict()
+        # Per result, so the copied in-text citation and references agree (year suffixes).
+        bundle = apa_bundle(sources_by_key(conn, [c["key"] for c in result.citations]))
+        location = result.location or {}
+        where = explorer.where_quoted((result.document or {}).get("title"), None,
+                                      location.get("slide_number"), location.get("slide_heading"))  # fmt: skip
+        data["copy_text"] = explorer.copy_text(result.statement, bundle, where)
+        data["url"] = links.claim(result.id)
+        data["references"] = bundle["references"]
+        data["topic_links"] = [{"id": t, "url": links.topic_claims(t)} for t in result.topics]
+        out.append(data)
+    return out

@@ -1,0 +1,108 @@
+"""Measure retrieval quality on the labelled queries in evidence/eval/queries.yaml.
+
+Each query lists the claim id(s) that answer it; a query counts as a hit@k
+when any of them is in the top k. MRR uses the first relevant rank within
+the top 10 (0 beyond). Queries carry a split: `tune` queries were looked at
+while choosing the embedded text, FTS query and fusion weights; `heldout`
+queries were not, and estimate how the choices generalise.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .retrieve import MODES, search
+
+SPLITS = ("tune", "heldout")
+MRR_DEPTH = 10
+
+
+@dataclass
+class LabelledQuery:
+    query: str
+    targets: list[str]
+    split: str
+    note: str | None = None
+
+
+def default_queries_path() -> Path:
+    from kb.config import project_root
+
+    return project_root() / "evidence" / "eval" / "queries.yaml"
+
+
+def load_queries(path: str | os.PathLike | None = None) -> list[LabelledQuery]:
+    import yaml
+
+    path = Path(path) if path else default_queries_path()
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    items = data["queries"] if isinstance(data, dict) else data
+    queries = []
+    for i, item in enumerate(items, 1):
+        targets = item.get("targets") or item.get("target")
+        targets = [targets] if isinstance(targets, str) else list(targets or [])
+        split = item.get("split", "tune")
+        if not item.get("query") or not targets or split not in SPLITS:
+            raise ValueError(f"{path}: query #{i} needs `query`, `targets` and a split in {SPLITS}")
+        queries.append(LabelledQuery(item["query"], targets, split, item.get("note")))
+    return queries
+
+
+def unknown_targets(db_path, queries: list[LabelledQuery]) -> list[str]:
+    """Target ids that are not claims in the database (the eval set drifted from the claims)."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        ids = {r[0] for r in conn.execute("select id from claims")}
+    finally:
+        conn.close()
+    return sorted({t for q in queries for t in q.targets if t not in ids})
+
+
+def first_relevant_rank(result_ids: list[str], targets: list[str]) -> int | None:
+    for rank, claim_id in enumerate(result_ids, 1):
+        if claim_id in targets:
+            return rank
+    return None
+
+
+def metrics(ranks: list[int | None]) -> dict:
+    n = len(ranks)
+    if not n:
+        return {"n": 0, "hit@1": 0.0, "hit@3": 0.0, "hit@10": 0.0, "mrr": 0.0}
+    hit = lambda k: sum(1 for r in ranks if r is not None and r <= k) / n  # noqa: E731
+    return {
+        "n": n,
+        "hit@1": hit(1),
+        "hit@3": hit(3),
+        "hit@10": hit(10),
+        "mrr": sum(1 / r for r in ranks if r is not None and r <= MRR_DEPTH) / n,
+    }
+
+
+def evaluate(db_path, queries: list[LabelledQuery], modes=MODES, **search_options) -> dict:
+    """{mode: {"all"|split: metrics, "ranks": [rank per query]}}."""
+    report = {}
+    for mode in modes:
+        ranks = []
+        for q in queries:
+            ids = [r.id for r in search(db_path, q.query, k=MRR_DEPTH, mode=mode, **search_options)]
+            ranks.append(first_relevant_rank(ids, q.targets))
+        entry = {"all": metrics(ranks), "ranks": ranks}
+        for split in SPLITS:
+            entry[split] = metrics([r for r, q in zip(ranks, queries) if q.split == split])
+        report[mode] = entry
+    return report
+
+
+def format_table(report: dict, splits=("all", *SPLITS)) -> str:
+    lines = [f"{'mode':<9} {'split':<8} {'n':>3} {'hit@1':>6} {'hit@3':>6} {'MRR':>6}"]
+    for mode, entry in report.items():
+        for split in splits:
+            m = entry[split]
+            if m["n"]:
+                lines.append(f"{mode:<9} {split:<8} {m['n']:>3} {m['hit@1']:>6.3f} {m['hit@3']:>6.3f} {m['mrr']:>6.3f}")
+    return "\n".join(lines)

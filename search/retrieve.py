@@ -1,0 +1,207 @@
+"""search(): validate the query, run keyword and/or vector retrieval, fuse, load results."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import unicodedata
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import DatabaseNotFound, InvalidQuery, SearchError
+from .fusion import reciprocal_rank_fusion
+from .keyword import keyword_search
+from .results import Results, load_results
+
+MODES = ("hybrid", "semantic", "keyword")
+# Longer queries are cut (at a word boundary) with a notice: the model reads
+# at most 256 word pieces anyway, and FTS5 gains nothing from a page of text.
+MAX_QUERY_CHARS = 500
+MAX_K = 1000
+# How deep each retriever looks before fusion: ranks beyond this add < 1% to an RRF score.
+CANDIDATES = 100
+FILTERS = ("topic", "kind", "study_design", "has_effect", "year_min", "year_max")
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_query(query) -> tuple[str, list[str]]:
+    """The query to search for and any notices; raises InvalidQuery for nothing to search."""
+    if query is None:
+        raise InvalidQuery("the query is empty; type some words to search for")
+    if not isinstance(query, str):
+        raise InvalidQuery(f"the query must be text, not {type(query).__name__}")
+    # Lone surrogates (undecodable bytes on a command line) cannot be encoded for SQLite.
+    query = query.encode("utf-8", "replace").decode("utf-8")
+    query = _CONTROL.sub(" ", unicodedata.normalize("NFC", query))
+    query = " ".join(query.split())
+    if not query:
+        raise InvalidQuery("the query is empty; type some words to search for")
+    notices = []
+    if len(query) > MAX_QUERY_CHARS:
+        cut = query[:MAX_QUERY_CHARS]
+        cut = cut.rsplit(" ", 1)[0] if " " in cut else cut
+        notices.append(f"query truncated to its first {len(cut)} of {len(query)} characters")
+        query = cut
+    return query, notices
+
+
+def _as_list(value) -> list:
+    if value is None or value == () or value == []:
+        return []
+    return [value] if isinstance(value, (str, int)) else list(value)
+
+
+def filter_sql(conn: sqlite3.Connection, filters: dict) -> tuple[str, list] | None:
+    """A SQL condition on `claims` for the filters, validated; None when there are none."""
+    unknown = set(filters) - set(FILTERS)
+    if unknown:
+        raise InvalidQuery(f"unknown filter {', '.join(sorted(unknown))}; filters are {', '.join(FILTERS)}")
+    clauses, params = [], []
+    topics = _as_list(filters.get("topic"))
+    if topics:
+        known = {r[0] for r in conn.execute("select id from topics")}
+        bad = [t for t in topics if t not in known]
+        if bad:
+            raise InvalidQuery(f"unknown topic {', '.join(map(repr, bad))}; known topics: {', '.join(sorted(known))}")
+        clauses.append(f"claims.id in (select claim_id from claim_topics where topic_id in ({','.join('?' * len(topics))}))")
+        params += topics
+    for name, column, vocabulary in (("kind", "kind", "KINDS"), ("study_design", "study_design", "STUDY_DESIGNS")):
+        values = _as_list(filters.get(name))
+        if not values:
+            continue
+        from ingest import vocabulary as vocab
+
+        allowed = getattr(vocab, vocabulary)
+        bad = [v for v in values if v not in allowed]
+        if bad:
+            raise InvalidQuery(f"unknown {name.replace('_', ' ')} {', '.join(map(repr, bad))}; use one of {', '.join(allowed)}")
+        clauses.append(f"claims.{column} in ({','.join('?' * len(values))})")
+        params += values
+    has_effect = filters.get("has_effect")
+    if has_effect is not None:
+        clauses.append("claims.effect_metric is " + ("not null" if has_effect else "null"))
+    for name, op in (("year_min", ">="), ("year_max", "<=")):
+        value = filters.get(name)
+        if value is None:
+            continue
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            raise InvalidQuery(f"{name} must be a year, not {value!r}") from None
+        clauses.append(f"claims.year {op} ?")
+        params.append(value)
+    if not clauses:
+        return None
+    return " and ".join(clauses), params
+
+
+@contextmanager
+def _connect(db):
+    """A connection for db: a path (opened read-only), a sqlite3.Connection or a sqlite-utils Database."""
+    if isinstance(db, sqlite3.Connection):
+        yield db, _path_of(db)
+        return
+    if hasattr(db, "conn") and isinstance(db.conn, sqlite3.Connection):
+        yield db.conn, _path_of(db.conn)
+        return
+    path = Path(os.fspath(db))
+    if not path.is_file():
+        raise DatabaseNotFound(f"database {path} not found; run `kb build --db {path}` first")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        yield conn, path
+    finally:
+        conn.close()
+
+
+def _path_of(conn: sqlite3.Connection) -> Path | None:
+    for _, name, file in conn.execute("pragma database_list"):
+        if name == "main" and file:
+            return Path(file)
+    return None
+
+
+def search(db, query: str, k: int = 10, mode: str = "hybrid", *, model: str | None = None,
+           weights: dict | None = None, **filters) -> Results:  # fmt: skip
+    """Search the claims in db. Returns Results (a list of SearchResult, best first, plus .notices).
+
+    Filters (each optional; a list means any of): topic, kind, study_design,
+    has_effect (bool), year_min, year_max. Raises SearchError subclasses with
+    a message fit to show a user.
+    """
+    if mode not in MODES:
+        raise InvalidQuery(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise InvalidQuery(f"k must be a whole number, not {k!r}")
+    if k < 1:
+        raise InvalidQuery(f"k must be at least 1, not {k}")
+    query, notices = clean_query(query)
+    if k > MAX_K:
+        notices.append(f"k capped at {MAX_K}")
+        k = MAX_K
+    with _connect(db) as (conn, path):
+        try:
+            _check_schema(conn, path)
+            return _search(conn, path, query, k, mode, model, weights, filters, notices)
+        except sqlite3.DatabaseError as exc:
+            raise SearchError(f"cannot search {path}: {exc}") from exc
+
+
+def _check_schema(conn: sqlite3.Connection, path) -> None:
+    names = {r[0] for r in conn.execute("select name from sqlite_master where name in ('claims', 'claims_fts')")}
+    if names != {"claims", "claims_fts"}:
+        raise SearchError(f"{path} is not an Evidence KB database (no claims or claims_fts table); "
+                          "build one with `kb build`")  # fmt: skip
+
+
+def _search(conn, path, query, k, mode, model, weights, filters, notices) -> Results:
+    depth = max(k, CANDIDATES)
+    condition = filter_sql(conn, filters)
+    ranked: dict[str, list[str]] = {}
+    scores: dict[str, dict[str, float]] = {}
+    if mode in ("hybrid", "keyword"):
+        hits = keyword_search(conn, query, depth, condition)
+        ranked["keyword"] = [h[0] for h in hits]
+        scores["keyword"] = dict(hits)
+        if not hits and mode == "keyword" and not _has_terms(query):
+            notices.append("the query has no searchable words for keyword search")
+    if mode in ("hybrid", "semantic"):
+        hits = semantic_search(conn, path, query, depth, condition, model=model)
+        ranked["semantic"] = [h[0] for h in hits]
+        scores["semantic"] = dict(hits)
+    if mode == "hybrid":
+        scored = reciprocal_rank_fusion(ranked, weights)[:k]
+    else:
+        scored = [(cid, scores[mode][cid], {mode: i}) for i, cid in enumerate(ranked[mode][:k], 1)]
+    return Results(load_results(conn, scored), notices)
+
+
+def _has_terms(query: str) -> bool:
+    from .keyword import query_terms
+
+    return bool(query_terms(query))
+
+
+def semantic_search(conn, path, query: str, limit: int, condition=None, *, model: str | None = None):
+    """(claim_id, cosine) best first from the FAISS index beside path."""
+    from .index import load_index
+    from .model import ModelUnavailable, query_encoder, resolve_model
+
+    if path is None:
+        raise SearchError("semantic search needs a database file (an in-memory database has no index)")
+    wanted = resolve_model(model).id if model else None
+    index = load_index(conn, path, wanted)
+    allowed = None
+    if condition is not None:
+        where, params = condition
+        allowed = {r[0] for r in conn.execute(f"select id from claims where {where}", params)}
+        if not allowed:
+            return []
+    try:
+        encoder = query_encoder(resolve_model(index.model).location)
+        vector = encoder.encode([query])[0]
+    except ModelUnavailable as exc:
+        raise SearchError(str(exc)) from exc
+    return index.search(vector, limit, allowed, conn)
