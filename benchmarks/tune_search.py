@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from search.build import claim_texts  # noqa: E402
 from search.evaluate import first_relevant_rank, load_queries, metrics  # noqa: E402
 from search.fusion import reciprocal_rank_fusion  # noqa: E402
-from search.keyword import keyword_search  # noqa: E402
+from search.keyword import keyword_search, vocabulary_overlap  # noqa: E402
 from search.model import encode_for_index, resolve_model  # noqa: E402
 from search.text import RECIPES  # noqa: E402
 
@@ -54,6 +54,9 @@ def main() -> None:
     parser.add_argument("--db", default="build/kb.db")
     parser.add_argument("--queries", default=None)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--recipes", nargs="*", default=None, help="Only these embedded-text recipes.")
+    parser.add_argument("--show", nargs=5, default=None, metavar=("RECIPE", "KW", "K", "W", "SCALED"),
+                        help="Also print one configuration's scores.")
     args = parser.parse_args()
     queries = load_queries(args.queries)
     conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
@@ -83,19 +86,28 @@ def main() -> None:
         s = score(rankings, queries)
         print(f"  {'/'.join(key):<34} {fmt(s['tune'])} | {fmt(s['heldout'])}")
 
+    overlap = [vocabulary_overlap(conn, q.query) for q in queries]
+    recipes = [r for r in semantic if r in (args.recipes or semantic)]
     rows = []
-    for recipe, kw_key, rrf_k, w_kw in itertools.product(semantic, keyword, (5, 10, 20, 40, 60), (0.3, 0.5, 0.7, 1.0)):
+    grid = itertools.product(recipes, keyword, (5, 10, 20, 60), (0.2, 0.3, 0.5, 0.7, 1.0), (False, True))
+    for recipe, kw_key, rrf_k, w_kw, scaled in grid:
         fused = [
-            [c for c, _, _ in reciprocal_rank_fusion({"keyword": kw, "semantic": sem}, {"keyword": w_kw, "semantic": 1.0}, rrf_k)]
-            for kw, sem in zip(keyword[kw_key], semantic[recipe])
-        ]
+            [c for c, _, _ in reciprocal_rank_fusion(
+                {"keyword": kw, "semantic": sem}, {"keyword": w_kw * (ov if scaled else 1.0), "semantic": 1.0}, rrf_k)]
+            for kw, sem, ov in zip(keyword[kw_key], semantic[recipe], overlap)
+        ]  # fmt: skip
         s = score(fused, queries)
         t = s["tune"]
-        rows.append(((t["hit@3"], t["mrr"], t["hit@1"]), recipe, kw_key, rrf_k, w_kw, s))
+        rows.append(((t["hit@3"], t["mrr"], t["hit@1"]), recipe, kw_key, rrf_k, w_kw, scaled, s))
     rows.sort(key=lambda r: r[0], reverse=True)
     print(f"\nhybrid, best {args.top} on tune (hit@1 hit@3 MRR): tune | heldout")
-    for _, recipe, kw_key, rrf_k, w_kw, s in rows[: args.top]:
-        print(f"  {recipe:<32} {'/'.join(kw_key):<28} k={rrf_k:<3} w_kw={w_kw:<4} {fmt(s['tune'])} | {fmt(s['heldout'])}")
+    for _, recipe, kw_key, rrf_k, w_kw, scaled, s in rows[: args.top]:
+        print(f"  {recipe:<30} {'/'.join(kw_key):<27} k={rrf_k:<3} w_kw={w_kw:<4} overlap={'yes' if scaled else 'no ':<3} "
+              f"{fmt(s['tune'])} | {fmt(s['heldout'])}")
+    if args.show:
+        for _, recipe, kw_key, rrf_k, w_kw, scaled, s in rows:
+            if [recipe, "/".join(kw_key), str(rrf_k), str(w_kw), str(scaled)] == args.show:
+                print("chosen:", fmt(s["tune"]), "|", fmt(s["heldout"]), "| all", fmt(s["all"]))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,7 +110,6 @@ class Source:
     line: int
     file: str
     raw_bibtex: str = ""
-    year_suffix: str = ""
     missing: list[str] = field(default_factory=list)
     # BibTeX's "and others": the co-authors exist but were not confirmed.
     authors_incomplete: bool = False
@@ -128,33 +126,6 @@ class Source:
     @property
     def doi(self) -> str | None:
         return self.fields.get("doi")
-
-    def _name_people(self) -> list[Person]:
-        return self.authors or self.editors
-
-    def _year_text(self) -> str:
-        return f"{self.year}{self.year_suffix}" if self.year else f"n.d.{'-' + self.year_suffix if self.year_suffix else ''}"
-
-    def _names_for_citation(self) -> str:
-        people = self._name_people()
-        names = [p.literal or p.family for p in people]
-        if not names:
-            return self.fields.get("title", self.key)
-        if len(names) == 1:
-            return f"{names[0]} et al." if self.authors_incomplete else names[0]
-        if len(names) == 2:
-            return f"{names[0]} & {names[1]}"
-        return f"{names[0]} et al."
-
-    @property
-    def citation_short(self) -> str:
-        """APA 7 parenthetical citation: (West & Chowla, 2017), (Redelmeier et al., 1995)."""
-        return f"({self._names_for_citation()}, {self._year_text()})"
-
-    @property
-    def citation_narrative(self) -> str:
-        names = self._names_for_citation().replace(" & ", " and ")
-        return f"{names} ({self._year_text()})"
 
     def to_csl(self) -> dict:
         f = self.fields
@@ -194,8 +165,12 @@ class Source:
             parts = [int(p) for p in re.findall(r"\d+", f["urldate"])[:3]]
             if parts:
                 item["accessed"] = {"date-parts": [parts]}
-        if self.year_suffix:
-            item["year-suffix"] = self.year_suffix
+        if "type" in f:
+            item["genre"] = f["type"]
+        if self.authors_incomplete:
+            # BibTeX "and others": co-authors exist but were not confirmed, so
+            # citations must say "et al." rather than credit one author alone.
+            item["kb-authors-incomplete"] = True
         return item
 
 
@@ -276,7 +251,6 @@ def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
             source.raw_bibtex = bibtexparser.write_string(single).strip() + "\n"
         _validate_source(source, path, problems)
         sources[entry.key] = source
-    _assign_year_suffixes(sources)
     return sources
 
 
@@ -307,18 +281,6 @@ def _validate_source(source: Source, path: Path, problems: Problems) -> None:
     source.missing = [name for name in RECOMMENDED.get(source.entry_type, ()) if name not in have]
     if source.authors_incomplete:
         source.missing.append("author (co-authors unconfirmed)")
-
-
-def _assign_year_suffixes(sources: dict[str, Source]) -> None:
-    """APA: same author names and year get 2021a, 2021b, ordered by title."""
-    groups: dict[tuple, list[Source]] = defaultdict(list)
-    for source in sources.values():
-        people = tuple(p.display for p in source._name_people())
-        groups[(people, source.year)].append(source)
-    for group in groups.values():
-        if len(group) > 1 and group[0]._name_people():
-            for i, source in enumerate(sorted(group, key=lambda s: s.fields.get("title", "").lower())):
-                source.year_suffix = "abcdefghijklmnopqrstuvwxyz"[i]
 
 
 def csl_json(source: Source) -> str:

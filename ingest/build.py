@@ -17,7 +17,7 @@ import sqlite_utils
 
 from kb.config import fingerprint_path_for, index_path_for, project_root
 
-from .bibliography import Source, csl_json
+from .bibliography import csl_json
 from .load import KnowledgeBase, load_all
 from .schema import create_fts, create_schema, create_views
 
@@ -98,8 +98,9 @@ def write_database(kb: KnowledgeBase, path: Path) -> dict[str, int]:
             create_schema(db)
             _insert_documents(db, kb)
             _insert_topics(db, kb)
-            _insert_sources(db, kb)
-            _insert_claims(db, kb)
+            in_text = in_text_citations(kb)
+            _insert_sources(db, kb, in_text)
+            _insert_claims(db, kb, in_text)
             _update_counts(db)
             create_fts(db)
             create_views(db)
@@ -134,7 +135,18 @@ def _people_display(people) -> str | None:
     return "; ".join(p.display for p in people) or None
 
 
-def _insert_sources(db, kb: KnowledgeBase) -> None:
+def in_text_citations(kb: KnowledgeBase):
+    """APA in-text citations over the whole KB, made by the same code as `kb cite`
+    so Datasette, the views and the exports agree (year suffixes, group authors)."""
+    from kb.cite.apa import apa_ready
+    from kb.cite.intext import InText
+    from kb.cite.ordering import apa_order, assign_year_suffixes
+
+    items = assign_year_suffixes(apa_order(apa_ready(s.to_csl()) for s in kb.sources.values()))
+    return InText(items)
+
+
+def _insert_sources(db, kb: KnowledgeBase, in_text) -> None:
     authors: dict[str, dict] = {}
     links = []
     for source in kb.sources.values():
@@ -148,7 +160,8 @@ def _insert_sources(db, kb: KnowledgeBase) -> None:
             "institution": f.get("institution"), "note": f.get("note"),
             "authors_display": _people_display(source.authors),
             "editors_display": _people_display(source.editors),
-            "citation_short": source.citation_short, "citation_narrative": source.citation_narrative,
+            "citation_short": in_text.cite([source.key]),
+            "citation_narrative": "{} ({})".format(*in_text.parts(source.key)).replace(" & ", " and "),
             "bibtex": source.raw_bibtex, "csl_json": csl_json(source),
             "missing_fields": json.dumps(source.missing), "bib_line": source.line,
         })  # fmt: skip
@@ -170,14 +183,6 @@ def _insert_sources(db, kb: KnowledgeBase) -> None:
     )
 
 
-def _in_text(sources: list[Source]) -> str | None:
-    if not sources:
-        return None
-    # APA 7: several works in one parenthesis, alphabetical, separated by semicolons.
-    inner = sorted({s.citation_short[1:-1] for s in sources}, key=str.lower)
-    return "(" + "; ".join(inner) + ")"
-
-
 def _effect_status(claim) -> str | None:
     # A discrepancy can concern a claim with no figure in the deck ("large
     # improvements" where the source reports moderate ones), so it wins.
@@ -190,7 +195,7 @@ def _effect_status(claim) -> str | None:
     return "consistent"
 
 
-def _insert_claims(db, kb: KnowledgeBase) -> None:
+def _insert_claims(db, kb: KnowledgeBase, in_text) -> None:
     for claim in kb.claims:
         doc = kb.documents[claim.document_id]
         slide = doc.slide_at_line(claim.line_start)
@@ -226,7 +231,7 @@ def _insert_claims(db, kb: KnowledgeBase) -> None:
             "year": min(years) if years else None,
             "topics": json.dumps(claim.topics), "keywords": json.dumps(claim.keywords, ensure_ascii=False),
             "items_text": items_text or None, "context": context,
-            "citations": _in_text(backing), "source_keys": json.dumps([s.key for s in backing]),
+            "citations": in_text.cite([s.key for s in backing]) or None, "source_keys": json.dumps([s.key for s in backing]),
             "notes": claim.notes, "record_file": str(Path(claim.file).resolve().relative_to(kb.root.resolve())),
             "record_line": claim.line,
         })  # fmt: skip

@@ -27,4 +27,6 @@ cli.add_command(eval_command)
 from kb.cite.cli import cite  # noqa: E402
 
 cli.add_command(cite)
-# -- serving commands (kb/serve.py) --
+from kb.serve import serve  # noqa: E402
+
+cli.add_command(serve)

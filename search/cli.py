@@ -51,8 +51,10 @@ def format_result(result: dict, width: int = 88) -> str:
     if loc.get("slide_number") is not None:
         where.append(f"slide {loc['slide_number']}" + (f" “{loc['slide_heading']}”" if loc.get("slide_heading") else ""))
     if loc.get("line_start") is not None:
-        span = loc["line_start"] if loc.get("line_end") in (None, loc["line_start"]) else f"{loc['line_start']}-{loc['line_end']}"
-        where.append(f"line {span}")
+        if loc.get("line_end") in (None, loc["line_start"]):
+            where.append(f"line {loc['line_start']}")
+        else:
+            where.append(f"lines {loc['line_start']}-{loc['line_end']}")
     lines.append(indent + ", ".join(where) + f" · id: {result['id']} · score {result['score']:.4g}")
     return "\n".join(lines)
 

@@ -60,7 +60,7 @@ def build_index(matrix: np.ndarray, index_type: str):
         index.hnsw.efSearch = HNSW_EF_SEARCH
     elif index_type == "ivf":
         nlist = _ivf_nlist(count)
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), nlist, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.index_factory(dimension, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
         # k-means on a sample is as good as on everything and much faster.
         sample = matrix if count <= nlist * 256 else matrix[np.random.default_rng(0).choice(count, nlist * 256, replace=False)]
         index.train(sample)

@@ -4,8 +4,8 @@ The user's text is never passed to FTS5 as syntax. It is split into words,
 stopwords and question filler are dropped, and each remaining word becomes a
 quoted FTS5 string, so `"`, `*`, NEAR, AND, parentheses and `-` are just
 characters. Words are OR-ed (a leader's question rarely repeats every word
-of the claim) and BM25 does the weighting, with column weights that favour
-the statement and the curated keywords over the long quote.
+of the claim) and BM25 does the weighting; long words also match a shortened prefix, which
+catches forms the porter stemmer keeps apart ("prioritise"/"priorities").
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import unicodedata
+from dataclasses import dataclass
 
 # English function words plus the filler of questions ("is there evidence
 # that...", "what does research say about..."): they match almost every claim.
@@ -30,7 +31,9 @@ effect effects impact impacts affect affects better worse good bad help helps le
 """.split())  # fmt: skip
 
 # Column weights for bm25(), by FTS column name; unknown columns get 1.0.
-COLUMN_WEIGHTS = {"statement": 4.0, "keywords": 3.0, "context": 1.5, "items_text": 1.0, "quote": 0.5}
+# Equal weights measured best: favouring the statement or the keywords
+# (benchmarks/tune_search.py) changed hybrid results by at most one query.
+COLUMN_WEIGHTS: dict[str, float] = {}
 MAX_TERMS = 32
 FTS_STYLE = "prefix"
 PREFIX_MIN_WORD = 7
@@ -72,15 +75,90 @@ def fts_expression(terms: list[str], style: str = "or") -> str | None:
     return " OR ".join(parts)
 
 
+def _ensure_tokenizer_tables(conn: sqlite3.Connection) -> None:
+    # A scratch FTS5 table in the temp schema tokenizes query words with the
+    # very tokenizer the claims index uses (porter), so each word's stem can
+    # be looked up in the index's vocabulary. Temp tables work on read-only
+    # connections too.
+    conn.execute("create virtual table if not exists temp.kb_query_tokens using fts5(word, tokenize='porter')")
+    conn.execute("create virtual table if not exists temp.kb_query_token_list "
+                 "using fts5vocab(temp, kb_query_tokens, instance)")  # fmt: skip
+    conn.execute("create virtual table if not exists temp.kb_claims_vocab using fts5vocab(main, claims_fts, row)")
+
+
+def document_frequencies(conn: sqlite3.Connection, terms: list[str]) -> list[int]:
+    """For each query word, how many claims contain it (after stemming; the largest if it makes several tokens)."""
+    if not terms:
+        return []
+    _ensure_tokenizer_tables(conn)
+    conn.execute("delete from temp.kb_query_tokens")
+    conn.executemany("insert into temp.kb_query_tokens(rowid, word) values (?, ?)", enumerate(terms, 1))
+    rows = conn.execute(
+        "select t.doc, max(coalesce(v.doc, 0)) from temp.kb_query_token_list t "
+        "left join temp.kb_claims_vocab v on v.term = t.term group by t.doc"
+    ).fetchall()
+    conn.execute("delete from temp.kb_query_tokens")
+    by_row = dict(rows)
+    return [by_row.get(i, 0) for i in range(1, len(terms) + 1)]
+
+
+def collection_size(conn: sqlite3.Connection) -> int:
+    # max(rowid) is an index lookup where count(*) scans; claims are inserted
+    # once, so the two agree.
+    return conn.execute("select coalesce(max(rowid), 0) from claims").fetchone()[0]
+
+
+@dataclass
+class KeywordQuery:
+    terms: list[str]  # the words searched for, after stopwords and very common words are dropped
+    overlap: float  # share of the query's words that occur in the claims at all
+    expression: str | None  # the FTS5 MATCH expression
+
+
+def analyse(conn: sqlite3.Connection, query: str, style: str | None = None) -> KeywordQuery:
+    """Turn what the user typed into a keyword query for this collection.
+
+    Words found in more than half the claims are dropped: FTS5's BM25 gives
+    them an IDF of ~0, so they cannot change the ranking, yet they make FTS5
+    score nearly every row (the slow part of keyword search on a large
+    collection). If every word is that common, the rarest one is kept.
+
+    overlap measures how much of the query the collection knows: keyword
+    results for "overworked wards and uncaring nurses" rest on "nurses"
+    alone and are mostly noise, for "HIV" they are exact. Hybrid search
+    scales the keyword vote by it.
+    """
+    terms = query_terms(query)
+    if not terms:
+        return KeywordQuery([], 0.0, None)
+    try:
+        dfs = document_frequencies(conn, terms)
+    except sqlite3.OperationalError:  # no temp schema available: search every word
+        return KeywordQuery(terms, 1.0, fts_expression(terms, style or FTS_STYLE))
+    overlap = sum(1 for df in dfs if df > 0) / len(terms)
+    limit = collection_size(conn) / 2
+    known = [(df, t) for df, t in zip(dfs, terms) if df > 0]
+    kept = [t for df, t in known if df <= limit] or [min(known)[1]] if known else []
+    # Words absent from the index still go in the prefix expansion (priorities/prioritise).
+    searched = kept + [t for df, t in zip(dfs, terms) if df == 0]
+    searched = [t for t in terms if t in searched]
+    return KeywordQuery(searched, overlap, fts_expression(searched, style or FTS_STYLE))
+
+
+def vocabulary_overlap(conn: sqlite3.Connection, query: str) -> float:
+    return analyse(conn, query).overlap
+
+
 def _weights(conn: sqlite3.Connection, column_weights: dict | None = None) -> list[float]:
     columns = [row[1] for row in conn.execute("pragma table_info(claims_fts)")]
-    return [float((column_weights or COLUMN_WEIGHTS).get(c, 1.0)) for c in columns]
+    weights = COLUMN_WEIGHTS if column_weights is None else column_weights
+    return [float(weights.get(c, 1.0)) for c in columns]
 
 
 def keyword_search(conn: sqlite3.Connection, query: str, limit: int, allowed_sql: tuple[str, list] | None = None,
                    *, style: str | None = None, column_weights: dict | None = None) -> list[tuple[str, float]]:  # fmt: skip
     """(claim_id, bm25 score, higher is better) best first."""
-    expression = fts_expression(query_terms(query), style or FTS_STYLE)
+    expression = analyse(conn, query, style).expression
     if expression is None or limit <= 0:
         return []
     weights = _weights(conn, column_weights)

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import DatabaseNotFound, InvalidQuery, SearchError
-from .fusion import reciprocal_rank_fusion
-from .keyword import keyword_search
+from .fusion import WEIGHTS, reciprocal_rank_fusion
+from .keyword import keyword_search, vocabulary_overlap
 from .results import Results, load_results
 
 MODES = ("hybrid", "semantic", "keyword")
@@ -172,6 +172,9 @@ def _search(conn, path, query, k, mode, model, weights, filters, notices) -> Res
         ranked["semantic"] = [h[0] for h in hits]
         scores["semantic"] = dict(hits)
     if mode == "hybrid":
+        weights = dict(weights or WEIGHTS)
+        if ranked["keyword"]:
+            weights["keyword"] = weights.get("keyword", 1.0) * vocabulary_overlap(conn, query)
         scored = reciprocal_rank_fusion(ranked, weights)[:k]
     else:
         scored = [(cid, scores[mode][cid], {mode: i}) for i, cid in enumerate(ranked[mode][:k], 1)]

@@ -8,16 +8,17 @@ and `claims` tables), so the CLI and the Datasette plugin share them:
     selection = select("build/kb.db", claim_ids=["homeless-ed-compassion-return-visits"])
     print(render("apa", selection.claims, selection.sources))
 
-See docs/citations.md.
+See docs/citations.md. Names are imported on first use, so that `kb --help`
+does not load citeproc-py and python-pptx.
 """
 
-from .apa import Bibliography, Reference, apa_references, format_apa
-from .bibtex import format_bibtex
-from .csl import csl_item, csl_items, format_csl_json, missing_fields
-from .markdown import format_markdown
-from .pptx import build_presentation, format_pptx
+from __future__ import annotations
+
+import importlib
+
+# Light modules load now; binding `render` here also keeps the name meaning
+# the function, not the kb.cite.render submodule.
 from .render import FORMAT_FOR_EXTENSION, FORMATS, Format, render
-from .ris import format_ris
 from .select import (
     EmptySelection,
     Selection,
@@ -29,30 +30,27 @@ from .select import (
     sources_for_claims,
 )
 
-__all__ = [
-    "Bibliography",
-    "EmptySelection",
-    "FORMATS",
-    "FORMAT_FOR_EXTENSION",
-    "Format",
-    "Reference",
-    "Selection",
-    "SelectionError",
-    "UnknownClaims",
-    "UnknownTopic",
-    "apa_references",
-    "build_presentation",
-    "csl_item",
-    "csl_items",
-    "format_apa",
-    "format_bibtex",
-    "format_csl_json",
-    "format_markdown",
-    "format_pptx",
-    "format_ris",
-    "missing_fields",
-    "render",
-    "select",
-    "sources_by_key",
-    "sources_for_claims",
-]
+_LAZY = {
+    "Bibliography": "apa",
+    "Reference": "apa",
+    "apa_references": "apa",
+    "format_apa": "apa",
+    "format_bibtex": "bibtex",
+    "csl_item": "csl",
+    "csl_items": "csl",
+    "format_csl_json": "csl",
+    "missing_fields": "csl",
+    "format_markdown": "markdown",
+    "build_presentation": "pptx",
+    "format_pptx": "pptx",
+    "format_ris": "ris",
+}
+
+__all__ = sorted([*_LAZY, "FORMAT_FOR_EXTENSION", "FORMATS", "Format", "render", "EmptySelection", "Selection",
+                  "SelectionError", "UnknownClaims", "UnknownTopic", "select", "sources_by_key", "sources_for_claims"])
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'kb.cite' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)

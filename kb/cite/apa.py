@@ -122,7 +122,11 @@ def _render(items: list[dict], markup: str) -> list[str]:
     if markup not in _FORMATTERS:
         raise ValueError(f"unknown markup {markup!r}; choose from {', '.join(MARKUPS)}")
     # Internal ids: citeproc-py lower-cases keys, which could merge two keys.
-    data = [{**item, "id": f"r{i}"} for i, item in enumerate(items)]
+    # kb-* flags are ours, not CSL variables; citeproc-py warns about them.
+    data = [
+        {**{k: v for k, v in item.items() if not k.startswith("kb-")}, "id": f"r{i}"}
+        for i, item in enumerate(items)
+    ]
     with _render_lock:
         bibliography = CitationStylesBibliography(_style(), CiteProcJSON(data), _FORMATTERS[markup])
         for entry in data:
@@ -146,6 +150,10 @@ def _postprocess(text: str, item: Mapping, markup: str) -> str:
     # substitution suppresses it); citeproc-py prints it twice.
     if not primary_names(item):
         text = _drop_repeated_title(text)
+    # Co-authors exist but could not be confirmed: say so rather than credit
+    # the first author alone.
+    if item.get("kb-authors-incomplete"):
+        text = re.sub(r"^(.*?)\s\((?=\d{4}|n\.d\.)", r"\1, et al. (", text, count=1)
     # "Retrieved <date>, from" needs an access date; without one the style
     # still prints a bare "Retrieved" before the URL.
     text = re.sub(r"\bRetrieved (?=(?:<a [^>]*>)?https?://)", "", text)

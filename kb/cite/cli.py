@@ -65,7 +65,8 @@ def cite(claim_ids, query, k, topic, all_claims, format_name, db_path, output):
 
     if output is None:
         if fmt.binary:
-            click.get_binary_stream("stdout").write(output_value)
+            sys.stdout.buffer.write(output_value)
+            sys.stdout.buffer.flush()
         else:
             click.echo(output_value, nl=False)
         return

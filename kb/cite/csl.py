@@ -35,7 +35,9 @@ def csl_items(sources: Iterable[Mapping]) -> list[dict]:
 
 def format_csl_json(sources: Iterable[Mapping]) -> str:
     """A CSL-JSON array (what Zotero, Pandoc and citeproc-js import)."""
-    return json.dumps(csl_items(sources), ensure_ascii=False, indent=2) + "\n"
+    # kb-* flags steer our own renderers; they are not CSL variables.
+    items = [{k: v for k, v in item.items() if not k.startswith("kb-")} for item in csl_items(sources)]
+    return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
 
 
 def missing_fields(source: Mapping) -> list[str]:

@@ -63,7 +63,8 @@ def author_text(item: Mapping, *, shown: int | None = None, with_initials: bool 
     rest = [_person(p, False) for p in people[1:]]
     everyone = [first, *rest]
     if len(everyone) == 1:
-        return esc(first)
+        # "and others" in the BibTeX: co-authors exist but are unconfirmed.
+        return esc(first) + (" et al." if item.get("kb-authors-incomplete") else "")
     if len(everyone) == 2:
         return f"{esc(first)} {amp} {esc(rest[0])}"
     n = max(1, shown or 1)

@@ -3,15 +3,8 @@ on names, file extensions and media types."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from dataclasses import dataclass
-
-from .apa import format_apa
-from .bibtex import format_bibtex
-from .csl import format_csl_json
-from .markdown import format_markdown
-from .pptx import format_pptx
-from .ris import format_ris
 
 
 @dataclass(frozen=True)
@@ -19,36 +12,41 @@ class Format:
     name: str
     extension: str
     media_type: str
-    # (claims, sources) -> str, or bytes for binary formats.
-    render: Callable
+    # "module:function" in kb.cite, imported when first used. The function
+    # takes (claims, sources), or only sources when sources_only is set.
+    function: str
+    sources_only: bool = True
     binary: bool = False
+    options: tuple = ()
     description: str = ""
 
-
-def _sources_only(fn):
-    return lambda claims, sources: fn(sources)
+    def render(self, claims, sources) -> str | bytes:
+        module, name = self.function.split(":")
+        fn = getattr(importlib.import_module(f"kb.cite.{module}"), name)
+        args = (list(sources),) if self.sources_only else (list(claims), list(sources))
+        return fn(*args, *self.options)
 
 
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in [
-        Format("apa", ".txt", "text/plain; charset=utf-8", _sources_only(format_apa),
+        Format("apa", ".txt", "text/plain; charset=utf-8", "apa:format_apa", options=("plain",),
                description="APA 7 reference list, plain text"),
-        Format("apa-markdown", ".md", "text/markdown; charset=utf-8",
-               _sources_only(lambda s: format_apa(s, "markdown")),
+        Format("apa-markdown", ".md", "text/markdown; charset=utf-8", "apa:format_apa", options=("markdown",),
                description="APA 7 reference list, Markdown italics"),
-        Format("apa-html", ".html", "text/html; charset=utf-8", _sources_only(lambda s: format_apa(s, "html")),
+        Format("apa-html", ".html", "text/html; charset=utf-8", "apa:format_apa", options=("html",),
                description="APA 7 reference list, HTML fragment"),
-        Format("bibtex", ".bib", "application/x-bibtex; charset=utf-8", _sources_only(format_bibtex),
+        Format("bibtex", ".bib", "application/x-bibtex; charset=utf-8", "bibtex:format_bibtex",
                description="BibTeX entries (bibtexparser 2)"),
-        Format("ris", ".ris", "application/x-research-info-systems; charset=utf-8", _sources_only(format_ris),
+        Format("ris", ".ris", "application/x-research-info-systems; charset=utf-8", "ris:format_ris",
                description="RIS for Zotero, EndNote, Mendeley"),
         Format("csl-json", ".json", "application/vnd.citationstyles.csl+json; charset=utf-8",
-               _sources_only(format_csl_json), description="CSL-JSON array"),
-        Format("markdown", ".md", "text/markdown; charset=utf-8", format_markdown,
+               "csl:format_csl_json", description="CSL-JSON array"),
+        Format("markdown", ".md", "text/markdown; charset=utf-8", "markdown:format_markdown", sources_only=False,
                description="slide-ready claims with citations, then references"),
         Format("pptx", ".pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-               format_pptx, binary=True, description="evidence cards, one slide per claim, then references"),
+               "pptx:format_pptx", sources_only=False, binary=True,
+               description="evidence cards, one slide per claim, then references"),
     ]
 }  # fmt: skip
 
@@ -66,9 +64,10 @@ FORMAT_FOR_EXTENSION = {
 
 
 def render(format_name: str, claims, sources) -> str | bytes:
-    """Render claim rows and their source rows in one format (see FORMATS)."""
+    """Render claim rows and the source rows they cite in one format (see FORMATS).
+    Source-only formats (apa*, bibtex, ris, csl-json) ignore the claims."""
     try:
         fmt = FORMATS[format_name]
     except KeyError:
         raise ValueError(f"unknown format {format_name!r}; choose from {', '.join(FORMATS)}") from None
-    return fmt.render(list(claims), list(sources))
+    return fmt.render(claims, sources)

@@ -3,9 +3,11 @@
 * startup: find the KB database, load the FAISS index and query model once.
 * prepare_connection: the kb_search(query, k) SQL function.
 * register_routes: /-/search and /-/search.json.
+* asgi_wrapper: a length limit on every URL, before any view parses it.
 * register_output_renderer: .bib, .ris and .apa on anything that cites.
 * extra_template_vars: data for the home page and the claim, source and
   author pages (templates/row.html, templates/index.html).
+* render_cell: claim ids and source keys in views and SQL results link to their pages.
 * extra_css_urls / extra_js_urls / menu_links: styling, copy buttons, navigation.
 
 Templates and static files live beside this module (templates/, static/);
@@ -16,9 +18,11 @@ from __future__ import annotations
 
 from datasette import hookimpl
 from datasette.utils import urlsafe_components
+from markupsafe import Markup
 
-from . import explorer, search_service, search_views
-from .kbdb import STATIC_NAME, find_kb_database, is_kb, is_kb_connection, kb_database, state
+from . import citations, explorer, search_service, search_views
+from .kbdb import STATIC_NAME, find_kb_database, is_kb, is_kb_connection, kb_database, link_targets, state
+from .limits import MAX_URL_PATH_BYTES, MAX_URL_QUERY_BYTES
 from .links import Links
 from .renderers import output_renderers
 
@@ -34,7 +38,9 @@ def startup(datasette):
             return
         db = kb_database(datasette)
         kb.topics = await db.execute_fn(explorer.topic_options)
+        kb.claim_ids, kb.source_keys, kb.views = await db.execute_fn(link_targets)
         await search_service.warm_up(datasette)
+        citations.warm_in_background(db.path)
 
     return inner
 
@@ -53,6 +59,31 @@ def register_routes(datasette):
         (r"^/-/search\.json$", search_views.search_json),
         (r"^/-/search$", search_views.search_page),
     ]
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """Refuse over-long URLs before any view parses them: a bound on every parameter, SQL included."""
+
+    def wrap(app):
+        async def bounded(scope, receive, send):
+            if scope.get("type") == "http":
+                query, path = scope.get("query_string") or b"", scope.get("raw_path") or b""
+                if len(query) > MAX_URL_QUERY_BYTES or len(path) > MAX_URL_PATH_BYTES:
+                    await _too_long(send)
+                    return
+            await app(scope, receive, send)
+
+        return bounded
+
+    return wrap
+
+
+async def _too_long(send) -> None:
+    body = b"URI too long: parameters are limited to 16 KB (SQL included).\n"
+    await send({"type": "http.response.start", "status": 414,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})
 
 
 @hookimpl
@@ -85,6 +116,30 @@ def extra_template_vars(template, database, table, view_name, request, datasette
     return inner
 
 
+CLAIM_COLUMNS = {"id", "claim_id", "from_claim", "to_claim"}
+SOURCE_COLUMNS = {"key", "source_key", "source_effect_source"}
+
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    """Link claim ids and source keys to their pages in views and SQL results.
+
+    Tables already link them (primary and foreign keys); views and queries
+    have no keys, so without this a claim id there would be dead text.
+    """
+    if not isinstance(value, str) or not is_kb(datasette, database):
+        return None
+    kb = state(datasette)
+    if table is not None and table not in kb.views:
+        return None
+    links = Links(datasette, database)
+    if column in CLAIM_COLUMNS and value in kb.claim_ids:
+        return Markup('<a href="{}">{}</a>').format(links.claim(value), value)
+    if column in SOURCE_COLUMNS and value in kb.source_keys:
+        return Markup('<a href="{}">{}</a>').format(links.source(value), value)
+    return None
+
+
 @hookimpl
 def extra_css_urls(datasette):
     return [datasette.urls.static_plugins(STATIC_NAME, "kb.css")]
@@ -103,6 +158,6 @@ def menu_links(datasette):
     links = Links(datasette, db.name)
     return [
         {"href": links.search(), "label": "Search the evidence"},
-        {"href": links.table("claims"), "label": "Browse claims"},
+        {"href": links.table("claims_with_citations"), "label": "Browse claims"},
         {"href": links.table("sources"), "label": "Browse sources"},
     ]

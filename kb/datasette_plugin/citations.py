@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable, Sequence
 
-from kb.cite import Bibliography, render, sources_by_key
+from kb.cite import FORMATS, Bibliography, render, sources_by_key
 from kb.cite.apa import html_to_runs
-from kb.cite.render import FORMATS
 from kb.cite.select import claims_by_id, referenced_keys
 
 # A row "is about" a source when one of these holds a known source key...
@@ -124,45 +124,105 @@ def export(format_name: str, sources: list[dict]) -> tuple[str, str]:
 
 def apa_for_page(sources: list[dict]) -> list[dict]:
     """APA references for an HTML page: italic runs to render escaped, and plain text to copy."""
-    return apa_bundle(sources)["references"]
+    return apa_bundle(sources, html=True)["references"]
 
 
-def apa_bundle(sources: list[dict]) -> dict:
+def apa_bundle(sources: list[dict], html: bool = False) -> dict:
     """A reference list and its parenthetical citation, rendered together so they agree.
 
     kb.cite's HTML form is turned back into (text, italic) runs so a template
-    can show italics without ever marking data as safe. Cached on the
-    sources' content: citeproc is the slowest step of a page.
+    can show italics without ever marking data as safe. citeproc takes ~30 ms
+    a reference, the slowest step of any page, so results are cached on the
+    sources' content (and warmed in the background at startup).
     """
     if not sources:
         return {"references": [], "in_text": ""}
-    cache_key = tuple((s.get("key"), s.get("csl_json")) for s in sources)
-    with _bundle_lock:
-        hit = _bundles.get(cache_key)
-    if hit is not None:
-        return hit
-    bibliography = Bibliography(sources)
-    html_refs = bibliography.references("html")
-    plain_refs = {r.key: r.text for r in bibliography.references("plain")}
+    # APA orders the list itself, so input order is irrelevant: sorting makes one cache entry.
+    sources = sorted(sources, key=lambda s: s["key"])
+    content = tuple((s.get("key"), s.get("csl_json")) for s in sources)
+    bibliography = None
+
+    def rendered(markup: str) -> list:
+        nonlocal bibliography
+        key = (content, markup)
+        with _cache_lock:
+            hit = _rendered.get(key)
+        if hit is not None:
+            return hit
+        if bibliography is None:
+            bibliography = Bibliography(sources)
+        if markup == "in_text":
+            value = [bibliography.cite([s["key"] for s in sources])] + [
+                bibliography.cite([k]) for k in bibliography.keys
+            ]
+        else:
+            value = [(r.key, r.text) for r in bibliography.references(markup)]
+        with _cache_lock:
+            if len(_rendered) >= _CACHE_SIZE:
+                _rendered.pop(next(iter(_rendered)))
+            _rendered[key] = value
+        return value
+
+    plain = rendered("plain")
+    in_text = rendered("in_text")
+    html_text = dict(rendered("html")) if html else {}
     by_key = {s["key"]: s for s in sources}
     references = [
         {
-            "key": ref.key,
-            "runs": html_to_runs(ref.text),
-            "plain": plain_refs.get(ref.key, ""),
-            "in_text": bibliography.cite([ref.key]),
-            "source": by_key.get(ref.key, {}),
+            "key": key,
+            "runs": html_to_runs(html_text[key]) if key in html_text else [(text, False)],
+            "plain": text,
+            "in_text": cite,
+            "source": by_key.get(key, {}),
         }
-        for ref in html_refs
+        for (key, text), cite in zip(plain, in_text[1:])
     ]
-    bundle = {"references": references, "in_text": bibliography.cite([s["key"] for s in sources])}
-    with _bundle_lock:
-        if len(_bundles) >= _BUNDLE_CACHE_SIZE:
-            _bundles.pop(next(iter(_bundles)))
-        _bundles[cache_key] = bundle
-    return bundle
+    return {"references": references, "in_text": in_text[0]}
 
 
-_bundles: dict = {}
-_bundle_lock = threading.Lock()
-_BUNDLE_CACHE_SIZE = 512
+_rendered: dict = {}
+_cache_lock = threading.Lock()
+_CACHE_SIZE = 4096
+
+
+def warm(conn: sqlite3.Connection) -> int:
+    """Render, once, the references every claim and source page will show."""
+    from kb.cite.select import referenced_keys
+
+    count = 0
+    for (key,) in conn.execute("select key from sources").fetchall():
+        apa_bundle(sources_by_key(conn, [key]), html=True)
+        count += 1
+    claims = conn.execute("select id from claims order by document_id, char_start").fetchall()
+    for (claim_id,) in claims:
+        claim = claims_by_id(conn, [claim_id])[0]
+        linked = [r[0] for r in conn.execute("select source_key from claim_sources where claim_id = ?", [claim_id])]
+        apa_bundle(sources_by_key(conn, referenced_keys(claim)))
+        count += 1
+        if linked:
+            apa_bundle(sources_by_key(conn, linked), html=True)
+    return count
+
+
+def warm_in_background(db_path: str | None) -> None:
+    """Warm the reference cache in a daemon thread, on its own read-only connection.
+
+    A thread, not a task: `kb serve` runs startup on a loop that closes before
+    uvicorn starts its own. Visitors arriving first just render on demand.
+    """
+    if not db_path:
+        return
+
+    def work():
+        try:
+            conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
+        except sqlite3.Error:
+            return
+        try:
+            warm(conn)
+        except Exception as exc:  # a warm-up failure must never stop the server
+            print(f"evidence-kb: could not pre-render citations: {exc}", file=sys.stderr)
+        finally:
+            conn.close()
+
+    threading.Thread(target=work, name="kb-warm-citations", daemon=True).start()

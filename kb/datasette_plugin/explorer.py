@@ -119,9 +119,9 @@ def quote_in_context(conn: sqlite3.Connection, claim: dict) -> dict | None:
     return {
         "document": {"id": doc["id"], "title": doc["title"], "author": doc["author"]},
         "slide": slide,
-        "before": text[lo:start],
+        "before": text[lo:start].lstrip("\n"),
         "quote": text[start:end],
-        "after": text[end:hi],
+        "after": text[end:hi].rstrip(),
         "clipped_before": lo > (slide["char_start"] if slide else 0),
         "clipped_after": hi < (slide["char_end"] if slide else len(text)),
         "first_line": first_line,
@@ -177,6 +177,8 @@ def claim_page(conn: sqlite3.Connection, claim_id: str, links) -> dict | None:
     links_.sort(key=lambda l: (ROLE_ORDER.get(l["role"], 9), l["source_key"]))
     rows = sources_by_key(conn, [l["source_key"] for l in links_])
     references = {r["key"]: r for r in apa_for_page(rows)}
+    # The copied citation cites what `kb cite` would: the sources the claim rests on.
+    copy_bundle = apa_bundle(sources_by_key(conn, referenced_keys(claim)))
     sources = []
     for link in links_:
         ref = references.get(link["source_key"], {})
@@ -191,8 +193,6 @@ def claim_page(conn: sqlite3.Connection, claim_id: str, links) -> dict | None:
             "url": safe_url(source.get("url")),
             "page_url": links.source(link["source_key"]),
         })  # fmt: skip
-    # The copied citation cites what `kb cite` would: the sources the claim rests on.
-    copy_bundle = apa_bundle(sources_by_key(conn, referenced_keys(claim)))
     context = quote_in_context(conn, claim)
     document = (context or {}).get("document") or {}
     checked = None
@@ -227,7 +227,7 @@ def claim_page(conn: sqlite3.Connection, claim_id: str, links) -> dict | None:
         "title": claim["statement"],
         "claim": claim,
         "topics": topics,
-        "items": items,
+        "framework_items": items,
         "keywords": _json_list(claim.get("keywords")),
         "sources": sources,
         "copy_text": copy_text(claim["statement"], copy_bundle, where_quoted(

@@ -8,6 +8,7 @@ configuration, else the first one holding the KB's core tables.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 import weakref
 from dataclasses import dataclass, field
 
@@ -26,6 +27,12 @@ class KBState:
     # Why semantic search is unavailable (no embeddings, no index, no model), if it is.
     semantic_unavailable: str | None = None
     topics: list[dict] = field(default_factory=list)
+    # For render_cell: which values in views and query results are claim ids or source keys.
+    claim_ids: frozenset = frozenset()
+    source_keys: frozenset = frozenset()
+    views: frozenset = frozenset()
+    # Names this instance in process-wide caches; id() could be reused by a later instance.
+    cache_scope: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 _STATES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -66,3 +73,11 @@ def kb_database(datasette):
 
 def is_kb(datasette, database: str | None) -> bool:
     return database is not None and database == state(datasette).database
+
+
+def link_targets(conn: sqlite3.Connection) -> tuple[frozenset, frozenset, frozenset]:
+    """Every claim id and source key, and the view names: looked up once, the KB is immutable."""
+    claims = frozenset(r[0] for r in conn.execute("select id from claims"))
+    sources = frozenset(r[0] for r in conn.execute("select key from sources"))
+    views = frozenset(r[0] for r in conn.execute("select name from sqlite_master where type = 'view'"))
+    return claims, sources, views

@@ -17,6 +17,9 @@ MAX_PARAM_CHARS = 200
 # Repeated parameters (?topic=a&topic=b...).
 MAX_VALUES_PER_PARAM = 20
 MAX_QUERY_STRING_CHARS = 4096
+# Site-wide, for Datasette's own pages too: long enough for any sensible SQL.
+MAX_URL_QUERY_BYTES = 16 * 1024
+MAX_URL_PATH_BYTES = 2048
 
 
 class BadParameter(ValueError):

@@ -39,8 +39,8 @@ class Links:
         return url
 
     def topic_claims(self, topic_id: str) -> str:
-        """The claims table filtered to one topic: where a trainer filters further and exports."""
-        return self.table("claims", {"topics__arraycontains": topic_id})
+        """Claims on one topic, in the compact view: where a trainer filters further and exports."""
+        return self.table("claims_with_citations", {"topics__arraycontains": topic_id})
 
     def query(self, name: str, params: dict | None = None) -> str:
         url = str(self.ds.urls.query(self.database, name))

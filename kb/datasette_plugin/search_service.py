@@ -7,6 +7,7 @@ through here, so they validate the same way and return the same objects as
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import sys
@@ -124,15 +125,19 @@ class Outcome:
 _cache = _LRU()
 
 
+def _cache_key(req: SearchRequest, scope: str) -> tuple:
+    return (scope, req.query, req.k, req.mode, req.filters)
+
+
 def run_on_connection(conn: sqlite3.Connection, req: SearchRequest, semantic_unavailable: str | None,
                       cacheable: bool, cache_scope: str) -> Outcome:  # fmt: skip
     """Search on an open connection (a Datasette read connection). Raises SearchError."""
-    key = (cache_scope, req.query, req.k, req.mode, req.filters)
+    key = _cache_key(req, cache_scope)
     if cacheable:
         hit = _cache.get(key)
         if hit is not None:
             return hit
-    mode, notices = req.mode, list(req.notices)
+    mode, notices = req.mode, []
     # Hybrid degrades to keyword search when the KB was built without embeddings;
     # an explicit semantic search reports why it cannot run instead.
     if mode == "hybrid" and semantic_unavailable:
@@ -152,15 +157,28 @@ def run_on_connection(conn: sqlite3.Connection, req: SearchRequest, semantic_una
     return outcome
 
 
+def _scope(datasette, database: str) -> str:
+    # One cache serves every Datasette in the process, so entries name their instance and database.
+    return f"{state(datasette).cache_scope}:{database}"
+
+
 async def run(datasette, req: SearchRequest) -> Outcome:
     """Search the instance's KB in a Datasette SQL thread. Raises SearchError."""
     db = kb_database(datasette)
     if db is None:
         raise SearchError("no Evidence KB database is attached to this Datasette")
-    unavailable = state(datasette).semantic_unavailable
-    return await db.execute_fn(
-        lambda conn: run_on_connection(conn, req, unavailable, not db.is_mutable, f"{id(datasette)}:{db.name}")
-    )
+    cacheable = not db.is_mutable
+    # An immutable KB answers a repeated question from memory, without a thread hop.
+    outcome = _cache.get(_cache_key(req, _scope(datasette, db.name))) if cacheable else None
+    if outcome is None:
+        unavailable = state(datasette).semantic_unavailable
+        outcome = await db.execute_fn(
+            lambda conn: run_on_connection(conn, req, unavailable, cacheable, _scope(datasette, db.name))
+        )
+    if req.notices:
+        # Notices about the request itself (k capped) are not part of the cached answer.
+        outcome = dataclasses.replace(outcome, notices=[*req.notices, *outcome.notices])
+    return outcome
 
 
 async def warm_up(datasette) -> None:
@@ -193,6 +211,7 @@ def sql_kb_search(conn: sqlite3.Connection, datasette, database: str):
     """
     db = datasette.databases.get(database)
     cacheable = db is not None and not db.is_mutable
+    scope = _scope(datasette, database)
 
     def kb_search(query=None, k=None, mode="hybrid"):
         if query is None or not str(query).strip():
@@ -203,9 +222,7 @@ def sql_kb_search(conn: sqlite3.Connection, datasette, database: str):
         if mode is None or str(mode) not in MODES:
             raise BadParameter(f"kb_search mode must be one of {', '.join(MODES)}")
         req = SearchRequest(query, parse_k(k), str(mode))
-        outcome = run_on_connection(
-            conn, req, state(datasette).semantic_unavailable, cacheable, f"{id(datasette)}:{database}"
-        )
+        outcome = run_on_connection(conn, req, state(datasette).semantic_unavailable, cacheable, scope)
         return json.dumps([{"id": r.id, "score": r.score} for r in outcome.results])
 
     return kb_search

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 from datasette.utils.asgi import Response
+from kb.cite import sources_by_key
+from kb.cite.select import claims_by_id, referenced_keys
 from search import InvalidQuery, SearchError
 
 from . import explorer, search_service
-from kb.cite import sources_by_key
-
 from .citations import apa_bundle
 from .kbdb import kb_database, state
 from .limits import MAX_K, MAX_QUERY_CHARS, MAX_QUERY_STRING_CHARS, BadParameter
@@ -30,7 +30,7 @@ def _json_error(message: str, status: int) -> Response:
 
 async def search_json(datasette, request) -> Response:
     try:
-        req = _parse(request, default_mode=_default_mode(datasette))
+        req = _parse(request)
     except BadParameter as exc:
         return _json_error(str(exc), 400)
     if not req.query:
@@ -64,7 +64,7 @@ async def search_page(datasette, request) -> Response:
     db = kb_database(datasette)
     error, outcome, req, status = None, None, None, 200
     try:
-        req = _parse(request, default_mode=_default_mode(datasette))
+        req = _parse(request)
     except BadParameter as exc:
         error, status = str(exc), 400
     if req is not None and req.query and db is not None:
@@ -83,7 +83,7 @@ async def search_page(datasette, request) -> Response:
         "kb_database": db.name if db is not None else None,
         "q": req.query if req else (request.args.get("q") or "")[:MAX_QUERY_CHARS],
         "k": req.k if req else 10,
-        "mode": req.mode if req else _default_mode(datasette),
+        "mode": req.mode if req else "hybrid",
         "selected": search_service.describe_filters(req) if req else {},
         "modes": search_service.MODES,
         "topics": topics,
@@ -98,24 +98,22 @@ async def search_page(datasette, request) -> Response:
         "result_mode": outcome.mode if outcome else None,
         "semantic_unavailable": state(datasette).semantic_unavailable,
         "examples": [{"q": e, "url": links.search(q=e) if links else "#"} for e in EXAMPLES],
-        "json_url": _json_url(request),
+        "json_url": _json_url(datasette, request),
     }
     html = await datasette.render_template("kb_search.html", context, request=request, view_name="kb_search")
     return Response.html(html, status=status)
 
 
-def _parse(request, default_mode: str):
+def _parse(request):
     if len(request.query_string) > MAX_QUERY_STRING_CHARS:
         raise BadParameter(f"the query string is too long (limit {MAX_QUERY_STRING_CHARS} characters)")
-    return search_service.parse_request(request.args, default_mode=default_mode)
+    # Hybrid by default, as `kb search`; without embeddings it degrades to keyword with a notice.
+    return search_service.parse_request(request.args)
 
 
-def _default_mode(datasette) -> str:
-    return "keyword" if state(datasette).semantic_unavailable else "hybrid"
-
-
-def _json_url(request) -> str:
-    return "/-/search.json" + (("?" + request.query_string) if request.query_string else "")
+def _json_url(datasette, request) -> str:
+    base = str(datasette.urls.path("/-/search.json"))
+    return base + (("?" + request.query_string) if request.query_string else "")
 
 
 def _vocabulary(name: str) -> tuple:
@@ -126,17 +124,18 @@ def _vocabulary(name: str) -> tuple:
 
 def _decorate(conn, results, links) -> list[dict]:
     """Each result as the page shows it: the contract's fields plus links and citation text."""
+    claims = {c["id"]: c for c in claims_by_id(conn, [r.id for r in results])}
     out = []
     for result in results:
         data = result.to_dict()
-        # Per result, so the copied in-text citation and references agree (year suffixes).
-        bundle = apa_bundle(sources_by_key(conn, [c["key"] for c in result.citations]))
+        # Per claim, the sources `kb cite` would cite, so the copied in-text
+        # citation and references agree (year suffixes are per list).
+        bundle = apa_bundle(sources_by_key(conn, referenced_keys(claims[result.id])))
         location = result.location or {}
         where = explorer.where_quoted((result.document or {}).get("title"), None,
                                       location.get("slide_number"), location.get("slide_heading"))  # fmt: skip
         data["copy_text"] = explorer.copy_text(result.statement, bundle, where)
         data["url"] = links.claim(result.id)
-        data["references"] = bundle["references"]
         data["topic_links"] = [{"id": t, "url": links.topic_claims(t)} for t in result.topics]
         out.append(data)
     return out

@@ -1,0 +1,58 @@
+"""Helpers shared by the benchmark scripts: paths, timing, the real KB and base vectors."""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+OUT = Path(os.environ.get("KB_BENCH_DIR", ROOT / "benchmarks" / "out"))
+OUT.mkdir(parents=True, exist_ok=True)
+
+
+def real_db() -> Path:
+    """The real KB, built once into benchmarks/out/ (with embeddings)."""
+    path = OUT / "kb.db"
+    if not path.exists() or not Path(str(path) + ".faiss").exists():
+        from ingest.build import build
+
+        build(path, root=ROOT, progress=False)
+    return path
+
+
+def eval_queries() -> list[str]:
+    from search.evaluate import load_queries
+
+    return [q.query for q in load_queries(ROOT / "evidence" / "eval" / "queries.yaml")]
+
+
+def percentiles(samples_s: list[float]) -> dict:
+    ms = sorted(s * 1000 for s in samples_s)
+    q = statistics.quantiles(ms, n=20, method="inclusive")
+    return {"p50": statistics.median(ms), "p95": q[18], "n": len(ms)}
+
+
+def timed(fn, *args, **kwargs) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def report(title: str, rows: list[tuple[str, str]]) -> None:
+    print(f"\n## {title}")
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"  {k:<{width}}  {v}")
+    sys.stdout.flush()

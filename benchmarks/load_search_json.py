@@ -1,0 +1,212 @@
+"""A bounded loopback load on /-/search.json: N concurrent keep-alive clients for D seconds.
+
+    .venv/bin/python benchmarks/load_search_json.py                 # starts kb serve itself
+    .venv/bin/python benchmarks/load_search_json.py --url http://127.0.0.1:8001
+    .venv/bin/python benchmarks/load_search_json.py --unique        # defeat the result cache
+
+Each client sends one request, waits for the whole response, then sends the
+next (a closed loop), so the load is bounded by the number of clients and
+never floods the server. Queries are the labelled ones in
+evidence/eval/queries.yaml, cycled; `--unique` appends a counter to every
+query so each request is a cache miss (embedding + FAISS + FTS every time).
+
+Reports p50, p95, p99 and max latency, throughput and errors (non-200
+responses, malformed bodies, connection failures), and writes them as JSON to
+benchmarks/out/. The goal on a 2-core machine: p50 <= 30 ms with 0 errors.
+The HTTP client is a few lines over asyncio streams: a general-purpose
+client would spend more CPU than the server and measure itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load_queries() -> list[str]:
+    try:
+        from search.evaluate import load_queries as labelled
+
+        return [q.query for q in labelled()]
+    except Exception:  # the benchmark must run even if the eval set moves
+        return ["evidence for compassion in diabetes care", "does compassion save money", "staff recovery from work"]
+
+
+async def read_response(reader) -> tuple[int, bytes]:
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionError("connection closed")
+    status = int(status_line.split()[1])
+    length, chunked = None, False
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        name = name.strip().lower()
+        if name == "content-length":
+            length = int(value.strip())
+        elif name == "transfer-encoding" and "chunked" in value.lower():
+            chunked = True
+    if chunked:
+        body = bytearray()
+        while True:
+            size = int((await reader.readline()).split(b";")[0], 16)
+            if size == 0:
+                await reader.readline()
+                break
+            body += await reader.readexactly(size)
+            await reader.readline()
+        return status, bytes(body)
+    return status, await reader.readexactly(length or 0)
+
+
+async def client(host, port, queries, offset, deadline, k, unique, stats) -> None:
+    reader = writer = None
+    i = offset
+    while time.perf_counter() < deadline:
+        query = queries[i % len(queries)]
+        i += 1
+        if unique:
+            # One counter for all clients: no two requests ever ask the same thing.
+            query = f"{query} {next(stats['counter'])}"
+        path = "/-/search.json?" + urllib.parse.urlencode({"q": query, "k": k})
+        request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: keep-alive\r\n\r\n".encode()
+        started = time.perf_counter()
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection(host, port)
+            writer.write(request)
+            await writer.drain()
+            status, body = await read_response(reader)
+            elapsed = time.perf_counter() - started
+            if status != 200:
+                stats["errors"].append(f"HTTP {status}")
+            elif not isinstance(json.loads(body), list):
+                stats["errors"].append("body is not a JSON array")
+            else:
+                stats["latencies"].append(elapsed)
+        except (OSError, ValueError, asyncio.IncompleteReadError, ConnectionError) as exc:
+            stats["errors"].append(f"{type(exc).__name__}: {exc}")
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+    if writer is not None:
+        writer.close()
+
+
+async def run_load(host, port, clients, duration, k, unique) -> dict:
+    queries = load_queries()
+    stats = {"latencies": [], "errors": [], "counter": itertools.count(int(time.time()))}
+    deadline = time.perf_counter() + duration
+    started = time.perf_counter()
+    await asyncio.gather(*(client(host, port, queries, n * 7, deadline, k, unique, stats) for n in range(clients)))
+    wall = time.perf_counter() - started
+    lat = sorted(stats["latencies"])
+
+    def pct(p):
+        return round(1000 * lat[min(len(lat) - 1, int(p / 100 * len(lat)))], 2) if lat else None
+
+    return {
+        "clients": clients,
+        "duration_s": round(wall, 2),
+        "k": k,
+        "unique_queries": unique,
+        "requests_ok": len(lat),
+        "errors": len(stats["errors"]),
+        "error_samples": sorted(set(stats["errors"]))[:5],
+        "throughput_rps": round(len(lat) / wall, 1) if wall else None,
+        "p50_ms": pct(50),
+        "p95_ms": pct(95),
+        "p99_ms": pct(99),
+        "max_ms": round(1000 * lat[-1], 2) if lat else None,
+        "mean_ms": round(1000 * statistics.fmean(lat), 2) if lat else None,
+    }
+
+
+def start_server(db: Path, port: int, access_log: bool) -> subprocess.Popen:
+    kb = Path(sys.executable).with_name("kb")
+    command = [str(kb), "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)]
+    if not access_log:
+        command.append("--no-access-log")
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"kb serve exited: {proc.stdout.read()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("kb serve did not start within 120 s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", type=Path, default=ROOT / "build" / "kb.db")
+    parser.add_argument("--url", help="an already running server (default: start kb serve on a free port)")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of load")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load first")
+    parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--unique", action="store_true", help="a different query every request (no cache hits)")
+    parser.add_argument("--access-log", action="store_true", help="keep uvicorn's per-request log on")
+    args = parser.parse_args()
+    if not 1 <= args.clients <= 200 or not 0 < args.duration <= 300:
+        parser.error("keep the load bounded: 1-200 clients, at most 300 s")
+
+    proc = None
+    if args.url:
+        parsed = urllib.parse.urlparse(args.url)
+        host, port = parsed.hostname, parsed.port or 80
+    else:
+        if not args.db.exists():
+            raise SystemExit(f"{args.db} not found: run `kb build --db {args.db}` first")
+        host, port = "127.0.0.1", free_port()
+        proc = start_server(args.db, port, args.access_log)
+    try:
+        if args.warmup:
+            asyncio.run(run_load(host, port, args.clients, args.warmup, args.k, args.unique))
+        report = asyncio.run(run_load(host, port, args.clients, args.duration, args.k, args.unique))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
+    report.update({
+        "url": f"http://{host}:{port}/-/search.json",
+        "server": "external" if args.url else f"kb serve ({'access log on' if args.access_log else 'no access log'})",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "goal": "p50 <= 30 ms, 0 errors",
+        "goal_met": bool(report["p50_ms"] is not None and report["p50_ms"] <= 30 and report["errors"] == 0),
+    })  # fmt: skip
+    out = ROOT / "benchmarks" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    name = "load_search_json" + ("_unique" if args.unique else "") + ".json"
+    (out / name).write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
