@@ -144,16 +144,17 @@ async def run_load(host, port, clients, duration, k, unique) -> dict:
     }
 
 
-def start_server(db: Path, port: int, access_log: bool) -> subprocess.Popen:
+def start_server(db: Path, port: int, access_log: bool, log_path: Path) -> subprocess.Popen:
     kb = Path(sys.executable).with_name("kb")
     command = [str(kb), "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)]
-    if not access_log:
-        command.append("--no-access-log")
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command.append("--access-log" if access_log else "--no-access-log")
+    # A file, not a pipe: an access log nobody reads would fill the pipe and stall the server.
+    log = open(log_path, "w")
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 120
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"kb serve exited: {proc.stdout.read()}")
+            raise SystemExit(f"kb serve exited: {log_path.read_text()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return proc
@@ -172,12 +173,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load first")
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--unique", action="store_true", help="a different query every request (no cache hits)")
-    parser.add_argument("--access-log", action="store_true", help="keep uvicorn's per-request log on")
+    parser.add_argument("--access-log", action="store_true", help="turn uvicorn's per-request log on (off by default)")
     args = parser.parse_args()
     if not 1 <= args.clients <= 200 or not 0 < args.duration <= 300:
         parser.error("keep the load bounded: 1-200 clients, at most 300 s")
 
     proc = None
+    out = ROOT / "benchmarks" / "out"
+    out.mkdir(parents=True, exist_ok=True)
     if args.url:
         parsed = urllib.parse.urlparse(args.url)
         host, port = parsed.hostname, parsed.port or 80
@@ -185,7 +188,7 @@ def main() -> None:
         if not args.db.exists():
             raise SystemExit(f"{args.db} not found: run `kb build --db {args.db}` first")
         host, port = "127.0.0.1", free_port()
-        proc = start_server(args.db, port, args.access_log)
+        proc = start_server(args.db, port, args.access_log, out / "load_search_json.serve.log")
     try:
         if args.warmup:
             asyncio.run(run_load(host, port, args.clients, args.warmup, args.k, args.unique))
@@ -201,8 +204,6 @@ def main() -> None:
         "goal": "p50 <= 30 ms, 0 errors",
         "goal_met": bool(report["p50_ms"] is not None and report["p50_ms"] <= 30 and report["errors"] == 0),
     })  # fmt: skip
-    out = ROOT / "benchmarks" / "out"
-    out.mkdir(parents=True, exist_ok=True)
     name = "load_search_json" + ("_unique" if args.unique else "") + ".json"
     (out / name).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))

@@ -64,7 +64,7 @@ RECOMMENDED = {
     "techreport": ("author", "year", "institution", "url"),
     "report": ("author", "year", "institution", "url"),
     "online": ("author", "year", "urldate"),
-    "misc": ("author", "year", "url"),
+    "misc": ("author", "year"),
 }
 
 
@@ -121,6 +121,10 @@ class Source:
 
     @property
     def csl_type(self) -> str:
+        # A @misc is a web page only if it has a URL; otherwise it is a work
+        # whose venue we could not confirm, and must not be dressed as a page.
+        if self.entry_type == "misc" and "url" not in self.fields:
+            return "document"
         return CSL_TYPES.get(self.entry_type, "document")
 
     @property
@@ -279,6 +283,8 @@ def _validate_source(source: Source, path: Path, problems: Problems) -> None:
     if "pages" in f and not re.fullmatch(r"[A-Za-z]?\d+(?:\s*(?:-|--|–)\s*[A-Za-z]?\d+)?", f["pages"]):
         problems.add(path, source.line, "pages", f"{f['pages']!r} is not a page or page range like 365--380", record=source.key)
     source.missing = [name for name in RECOMMENDED.get(source.entry_type, ()) if name not in have]
+    if source.entry_type == "misc" and "url" not in f:
+        source.missing.append("venue (journal or publisher)")
     if source.authors_incomplete:
         source.missing.append("author (co-authors unconfirmed)")
 

@@ -22,14 +22,15 @@ from .errors import IndexMissing, IndexStale, NoEmbeddings
 
 FINGERPRINT_FORMAT = 1
 INDEX_TYPES = ("flat", "hnsw", "ivf")
-# Exact search up to this many vectors, HNSW above. Measured in
-# benchmarks/bench_index.py (docs/search.md): below it an exact scan takes
-# under ~2 ms per query on 2 cores and is always right; above it HNSW is
-# several times faster at recall@10 >= 0.95.
-ANN_THRESHOLD = 50_000
+# Exact search below this many vectors, HNSW from it on. Measured with
+# benchmarks/bench_index.py (docs/search.md): an exact scan costs ~0.22 ms
+# per 1,000 vectors on 2 cores (1.4 ms at 10k, 5.7 ms at 25k, 22 ms at 100k),
+# so at 20k it is already ~4 ms, a fifth of embedding the query, and it
+# grows linearly; HNSW stays around 1 ms at recall@10 >= 0.95 and builds
+# in seconds at that size. Below the threshold exactness costs nothing.
+ANN_THRESHOLD = 20_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 96
 # Below this many allowed claims, a filtered ANN search scores the allowed
 # vectors exactly instead: graph search with a selective filter loses recall.
 EXACT_FILTER_LIMIT = 20_000
@@ -41,6 +42,16 @@ def choose_index_type(count: int, override: str | None = None) -> str:
             raise ValueError(f"index type must be one of {', '.join(INDEX_TYPES)}, not {override!r}")
         return override
     return "flat" if count < ANN_THRESHOLD else "hnsw"
+
+
+def hnsw_ef_search(count: int) -> int:
+    """Search breadth for HNSW: recall@10 0.97 at 100k with 256, and 1M needs more (bench_index/bench_query)."""
+    return 256 if count <= 250_000 else 512
+
+
+def ivf_nprobe(nlist: int) -> int:
+    # Scanning ~5% of the lists gave recall@10 0.95 at 100k (IVF1264, nprobe 64).
+    return max(16, nlist // 20)
 
 
 def _ivf_nlist(count: int) -> int:
@@ -57,14 +68,14 @@ def build_index(matrix: np.ndarray, index_type: str):
     elif index_type == "hnsw":
         index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
+        index.hnsw.efSearch = hnsw_ef_search(count)
     elif index_type == "ivf":
         nlist = _ivf_nlist(count)
         index = faiss.index_factory(dimension, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
         # k-means on a sample is as good as on everything and much faster.
         sample = matrix if count <= nlist * 256 else matrix[np.random.default_rng(0).choice(count, nlist * 256, replace=False)]
         index.train(sample)
-        index.nprobe = max(8, nlist // 32)
+        index.nprobe = ivf_nprobe(nlist)
     else:
         raise ValueError(f"unknown index type {index_type!r}")
     if count:
@@ -140,7 +151,7 @@ class VectorIndex:
             ids = np.array(sorted(p for p in map(self.position_of, allowed) if p is not None), dtype=np.int64)
             selector = faiss.IDSelectorBatch(ids)
             if kind == "hnsw":
-                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, 2 * k))
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(hnsw_ef_search(self.count), 2 * k))
             elif kind == "ivf":
                 params = faiss.SearchParametersIVF(sel=selector, nprobe=self.index.nprobe * 2)
             else:
@@ -190,6 +201,11 @@ def load_index(conn: sqlite3.Connection, db_path: str | os.PathLike, model: str 
 
     index_path = index_path_for(db_path)
     fingerprint_path = Path(str(index_path) + ".json")
+    key = (str(Path(db_path).resolve()), model)
+    stamp = _stamp(db_path, index_path, fingerprint_path)
+    cached = _CACHE.get(key)
+    if cached and cached[0] == stamp:
+        return cached[1]
     models = emb.models_present(conn)
     if not models:
         raise NoEmbeddings(
@@ -199,11 +215,6 @@ def load_index(conn: sqlite3.Connection, db_path: str | os.PathLike, model: str 
     if not index_path.exists() or not fingerprint_path.exists():
         missing = index_path if not index_path.exists() else fingerprint_path
         raise IndexMissing(f"The search index {missing} is missing. {_rebuild_hint(db_path)}")
-    key = (str(Path(db_path).resolve()), model)
-    stamp = _stamp(db_path, index_path, fingerprint_path)
-    cached = _CACHE.get(key)
-    if cached and cached[0] == stamp:
-        return cached[1]
     fingerprint = read_fingerprint(index_path)
     if not fingerprint or fingerprint.get("format") != FINGERPRINT_FORMAT:
         raise IndexStale(f"The fingerprint {fingerprint_path} is unreadable or from another version. {_rebuild_hint(db_path)}")
@@ -235,7 +246,7 @@ def load_index(conn: sqlite3.Connection, db_path: str | os.PathLike, model: str 
     if index.ntotal != len(pairs) or index.d != fingerprint.get("dimension"):
         raise IndexStale(f"The search index {index_path} does not match its fingerprint. {_rebuild_hint(db_path)}")
     if fingerprint.get("index_type") == "hnsw":
-        index.hnsw.efSearch = HNSW_EF_SEARCH
+        index.hnsw.efSearch = hnsw_ef_search(index.ntotal)
     loaded = VectorIndex(index, [p[0] for p in pairs], fingerprint, str(db_path))
     _CACHE[key] = (stamp, loaded)
     return loaded

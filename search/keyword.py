@@ -37,6 +37,10 @@ COLUMN_WEIGHTS: dict[str, float] = {}
 MAX_TERMS = 32
 FTS_STYLE = "prefix"
 PREFIX_MIN_WORD = 7
+# Most postings (claim matches summed over words) one keyword query may
+# touch on a large collection; see analyse(). 10,000 keeps FTS5 at ~13 ms on
+# 100k synthetic claims (benchmarks/bench_query.py).
+POSTINGS_BUDGET = 10_000
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
 
@@ -90,14 +94,21 @@ def document_frequencies(conn: sqlite3.Connection, terms: list[str]) -> list[int
     """For each query word, how many claims contain it (after stemming; the largest if it makes several tokens)."""
     if not terms:
         return []
-    _ensure_tokenizer_tables(conn)
-    conn.execute("delete from temp.kb_query_tokens")
-    conn.executemany("insert into temp.kb_query_tokens(rowid, word) values (?, ?)", enumerate(terms, 1))
-    rows = conn.execute(
-        "select t.doc, max(coalesce(v.doc, 0)) from temp.kb_query_token_list t "
-        "left join temp.kb_claims_vocab v on v.term = t.term group by t.doc"
-    ).fetchall()
-    conn.execute("delete from temp.kb_query_tokens")
+    # Writing the temp table would make Python's sqlite3 open a transaction
+    # that then holds a read lock on the database; end it if we started it.
+    was_in_transaction = conn.in_transaction
+    try:
+        _ensure_tokenizer_tables(conn)
+        conn.execute("delete from temp.kb_query_tokens")
+        conn.executemany("insert into temp.kb_query_tokens(rowid, word) values (?, ?)", enumerate(terms, 1))
+        rows = conn.execute(
+            "select t.doc, max(coalesce(v.doc, 0)) from temp.kb_query_token_list t "
+            "left join temp.kb_claims_vocab v on v.term = t.term group by t.doc"
+        ).fetchall()
+        conn.execute("delete from temp.kb_query_tokens")
+    finally:
+        if conn.in_transaction and not was_in_transaction:
+            conn.commit()
     by_row = dict(rows)
     return [by_row.get(i, 0) for i in range(1, len(terms) + 1)]
 
@@ -118,31 +129,52 @@ class KeywordQuery:
 def analyse(conn: sqlite3.Connection, query: str, style: str | None = None) -> KeywordQuery:
     """Turn what the user typed into a keyword query for this collection.
 
-    Words found in more than half the claims are dropped: FTS5's BM25 gives
-    them an IDF of ~0, so they cannot change the ranking, yet they make FTS5
-    score nearly every row (the slow part of keyword search on a large
-    collection). If every word is that common, the rarest one is kept.
+    Words found in more than half the claims are dropped: BM25 gives them an
+    IDF of ~0, so they cannot change the ranking, yet FTS5 would score every
+    row they match. Long words also match a shortened prefix (style
+    "prefix"): "prioritise" -> "priorit"* finds "priorities", a pair the
+    porter stemmer keeps apart.
+
+    FTS5 scores every row that matches any OR-ed word, so on a large
+    collection the cost is the number of postings touched (~1 us each).
+    Above POSTINGS_BUDGET claims, words are taken rarest first until the
+    budget is spent (the rarest is always kept) and only words the index does
+    not know get a prefix. The real KB is far below the budget, so there
+    every word counts.
 
     overlap measures how much of the query the collection knows: keyword
     results for "overworked wards and uncaring nurses" rest on "nurses"
     alone and are mostly noise, for "HIV" they are exact. Hybrid search
     scales the keyword vote by it.
     """
+    style = style or FTS_STYLE
     terms = query_terms(query)
     if not terms:
         return KeywordQuery([], 0.0, None)
     try:
         dfs = document_frequencies(conn, terms)
     except sqlite3.OperationalError:  # no temp schema available: search every word
-        return KeywordQuery(terms, 1.0, fts_expression(terms, style or FTS_STYLE))
+        return KeywordQuery(terms, 1.0, fts_expression(terms, style))
     overlap = sum(1 for df in dfs if df > 0) / len(terms)
-    limit = collection_size(conn) / 2
-    known = [(df, t) for df, t in zip(dfs, terms) if df > 0]
-    kept = [t for df, t in known if df <= limit] or [min(known)[1]] if known else []
-    # Words absent from the index still go in the prefix expansion (priorities/prioritise).
-    searched = kept + [t for df, t in zip(dfs, terms) if df == 0]
-    searched = [t for t in terms if t in searched]
-    return KeywordQuery(searched, overlap, fts_expression(searched, style or FTS_STYLE))
+    size = collection_size(conn)
+    small = size <= POSTINGS_BUDGET
+    kept, spent = [], 0
+    for df, term in sorted((df, t) for df, t in zip(dfs, terms) if df > 0):
+        if kept and (df > size / 2 or (not small and spent + df > POSTINGS_BUDGET)):
+            break
+        kept.append(term)
+        spent += df
+    parts = [_quoted(t) for t in terms if t in kept]
+    if style == "prefix":
+        widen = [t for t, df in zip(terms, dfs) if df == 0 or (small and t in kept)]
+        parts += [_quoted(p) + "*" for p in dict.fromkeys(map(_prefix, widen)) if p]
+    return KeywordQuery([t for t in terms if t in kept], overlap, " OR ".join(parts) or None)
+
+
+def _prefix(word: str) -> str | None:
+    if len(word) < PREFIX_MIN_WORD or word.isdigit():
+        return None
+    return word[: max(PREFIX_MIN_WORD - 1, len(word) - 3)]
 
 
 def vocabulary_overlap(conn: sqlite3.Connection, query: str) -> float:
@@ -155,19 +187,31 @@ def _weights(conn: sqlite3.Connection, column_weights: dict | None = None) -> li
     return [float(weights.get(c, 1.0)) for c in columns]
 
 
-def keyword_search(conn: sqlite3.Connection, query: str, limit: int, allowed_sql: tuple[str, list] | None = None,
-                   *, style: str | None = None, column_weights: dict | None = None) -> list[tuple[str, float]]:  # fmt: skip
-    """(claim_id, bm25 score, higher is better) best first."""
-    expression = analyse(conn, query, style).expression
-    if expression is None or limit <= 0:
+def keyword_search(conn: sqlite3.Connection, query: str | KeywordQuery, limit: int,
+                   allowed_sql: tuple[str, list] | None = None, *, style: str | None = None,
+                   column_weights: dict | None = None) -> list[tuple[str, float]]:  # fmt: skip
+    """(claim_id, bm25 score, higher is better) best first. query may be already analysed."""
+    analysed = query if isinstance(query, KeywordQuery) else analyse(conn, query, style)
+    if analysed.expression is None or limit <= 0:
         return []
-    weights = _weights(conn, column_weights)
-    where, params = allowed_sql or ("", [])
-    sql = f"""
-        select claims.id, -bm25(claims_fts, {", ".join(map(str, weights))}) as score
-        from claims_fts join claims on claims.rowid = claims_fts.rowid
-        where claims_fts match ? {("and " + where) if where else ""}
-        order by score desc, claims.id
-        limit ?
-    """
-    return [(row[0], row[1]) for row in conn.execute(sql, [expression, *params, limit])]
+    bm25 = f"-bm25(claims_fts, {', '.join(map(str, _weights(conn, column_weights)))})"
+    if allowed_sql:
+        where, params = allowed_sql
+        sql = f"""
+            select claims.id, {bm25} as score
+            from claims_fts join claims on claims.rowid = claims_fts.rowid
+            where claims_fts match ? and {where}
+            order by score desc, claims.id limit ?
+        """
+    else:
+        # Rank inside FTS5 first, then join only the survivors to claims.
+        params = []
+        sql = f"""
+            select claims.id, f.score from (
+                select rowid, {bm25} as score from claims_fts where claims_fts match ?
+                order by score desc limit ?
+            ) f join claims on claims.rowid = f.rowid
+            order by f.score desc, claims.id
+        """
+    args = [analysed.expression, *params, limit] if allowed_sql else [analysed.expression, limit]
+    return [(row[0], row[1]) for row in conn.execute(sql, args)]

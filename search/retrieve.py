@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import threading
 import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import DatabaseNotFound, InvalidQuery, SearchError
 from .fusion import WEIGHTS, reciprocal_rank_fusion
-from .keyword import keyword_search, vocabulary_overlap
+from .keyword import analyse, keyword_search
 from .results import Results, load_results
 
 MODES = ("hybrid", "semantic", "keyword")
@@ -97,9 +98,17 @@ def filter_sql(conn: sqlite3.Connection, filters: dict) -> tuple[str, list] | No
     return " and ".join(clauses), params
 
 
+_local = threading.local()
+
+
 @contextmanager
 def _connect(db):
-    """A connection for db: a path (opened read-only), a sqlite3.Connection or a sqlite-utils Database."""
+    """A connection for db: a path (opened read-only), a sqlite3.Connection or a sqlite-utils Database.
+
+    Read-only connections to a path are kept per thread and reopened when the
+    file changes (kb build replaces it), so repeated searches skip opening the
+    database and parsing its schema.
+    """
     if isinstance(db, sqlite3.Connection):
         yield db, _path_of(db)
         return
@@ -107,13 +116,25 @@ def _connect(db):
         yield db.conn, _path_of(db.conn)
         return
     path = Path(os.fspath(db))
-    if not path.is_file():
-        raise DatabaseNotFound(f"database {path} not found; run `kb build --db {path}` first")
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        yield conn, path
-    finally:
-        conn.close()
+        st = path.stat()
+    except OSError:
+        st = None
+    if st is None or not path.is_file():
+        raise DatabaseNotFound(f"database {path} not found; run `kb build --db {path}` first")
+    stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+    cache = _local.__dict__.setdefault("connections", {})
+    key = str(path.resolve())
+    cached = cache.get(key)
+    if cached and cached[0] == stamp:
+        yield cached[1], path
+        return
+    if cached:
+        cached[1].close()
+    # Autocommit: a cached connection must never sit in a transaction holding a read lock.
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
+    cache[key] = (stamp, conn)
+    yield conn, path
 
 
 def _path_of(conn: sqlite3.Connection) -> Path | None:
@@ -161,20 +182,29 @@ def _search(conn, path, query, k, mode, model, weights, filters, notices) -> Res
     condition = filter_sql(conn, filters)
     ranked: dict[str, list[str]] = {}
     scores: dict[str, dict[str, float]] = {}
-    if mode in ("hybrid", "keyword"):
-        hits = keyword_search(conn, query, depth, condition)
+    pending = None
+    if mode == "hybrid":
+        # Embed the query on a worker thread while SQLite runs the keyword
+        # search here: both release the GIL, so on 2 cores the keyword search
+        # is nearly free (numpy BLAS and sqlite3_step run without the GIL).
+        # The worker never touches the connection (it may be bound to this thread).
+        index = _vector_index(conn, path, model)
+        pending = (index, _executor().submit(_embed_query, index, query))
+    analysed = analyse(conn, query) if mode in ("hybrid", "keyword") else None
+    if analysed is not None:
+        hits = keyword_search(conn, analysed, depth, condition)
         ranked["keyword"] = [h[0] for h in hits]
         scores["keyword"] = dict(hits)
         if not hits and mode == "keyword" and not _has_terms(query):
             notices.append("the query has no searchable words for keyword search")
     if mode in ("hybrid", "semantic"):
-        hits = semantic_search(conn, path, query, depth, condition, model=model)
+        hits = semantic_search(conn, path, query, depth, condition, model=model, pending=pending)
         ranked["semantic"] = [h[0] for h in hits]
         scores["semantic"] = dict(hits)
     if mode == "hybrid":
         weights = dict(weights or WEIGHTS)
         if ranked["keyword"]:
-            weights["keyword"] = weights.get("keyword", 1.0) * vocabulary_overlap(conn, query)
+            weights["keyword"] = weights.get("keyword", 1.0) * analysed.overlap
         scored = reciprocal_rank_fusion(ranked, weights)[:k]
     else:
         scored = [(cid, scores[mode][cid], {mode: i}) for i, cid in enumerate(ranked[mode][:k], 1)]
@@ -187,24 +217,49 @@ def _has_terms(query: str) -> bool:
     return bool(query_terms(query))
 
 
-def semantic_search(conn, path, query: str, limit: int, condition=None, *, model: str | None = None):
-    """(claim_id, cosine) best first from the FAISS index beside path."""
+_pool = None
+
+
+def _executor():
+    global _pool
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-embed")
+    return _pool
+
+
+def _vector_index(conn, path, model: str | None):
     from .index import load_index
-    from .model import ModelUnavailable, query_encoder, resolve_model
+    from .model import resolve_model
 
     if path is None:
         raise SearchError("semantic search needs a database file (an in-memory database has no index)")
-    wanted = resolve_model(model).id if model else None
-    index = load_index(conn, path, wanted)
+    return load_index(conn, path, resolve_model(model).id if model else None)
+
+
+def _embed_query(index, query: str):
+    """The query's vector, with the model the index was built with. Touches no database."""
+    from .model import ModelUnavailable, query_encoder, resolve_model
+
+    try:
+        return query_encoder(resolve_model(index.model).location).encode([query])[0]
+    except ModelUnavailable as exc:
+        raise SearchError(str(exc)) from exc
+
+
+def semantic_search(conn, path, query: str, limit: int, condition=None, *, model: str | None = None, pending=None):
+    """(claim_id, cosine) best first from the FAISS index beside path."""
+    if pending is not None:
+        index, future = pending
+        vector = future.result()
+    else:
+        index = _vector_index(conn, path, model)
+        vector = _embed_query(index, query)
     allowed = None
     if condition is not None:
         where, params = condition
         allowed = {r[0] for r in conn.execute(f"select id from claims where {where}", params)}
         if not allowed:
             return []
-    try:
-        encoder = query_encoder(resolve_model(index.model).location)
-        vector = encoder.encode([query])[0]
-    except ModelUnavailable as exc:
-        raise SearchError(str(exc)) from exc
     return index.search(vector, limit, allowed, conn)

@@ -121,6 +121,20 @@ def test_kb_serve_listens_on_loopback_only(server):
         socket.create_connection((external, port), timeout=2).close()
 
 
+def test_kb_serve_refuses_a_missing_database_and_a_busy_port(built_db, tmp_path):
+    from click.testing import CliRunner
+
+    from kb.serve import serve
+
+    missing = CliRunner().invoke(serve, ["--db", str(tmp_path / "nope.db")])
+    assert missing.exit_code == 1 and "not found" in missing.output and "kb build" in missing.output
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = CliRunner().invoke(serve, ["--db", str(built_db), "--port", str(busy.getsockname()[1])])
+    assert result.exit_code == 1 and "already in use" in result.output
+
+
 @pytest.mark.browser
 def test_search_in_a_real_browser(server, expected, tmp_path):
     if not Path(CHROMIUM).exists():
@@ -165,7 +179,8 @@ def test_search_in_a_real_browser(server, expected, tmp_path):
             page.screenshot(path=str(tmp_path / "claim.png"), full_page=True)
 
             # Hostile input stays text: no script runs, no dialog opens.
-            page.goto(base + "/-/search?" + urllib.parse.urlencode({"q": '<script>alert(1)</script>"><img src=x onerror=alert(2)>'}))
+            hostile = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+            page.goto(base + "/-/search?" + urllib.parse.urlencode({"q": hostile}))
             page.wait_for_load_state("load")
             assert dialogs == [] and errors == []
             assert page.input_value("#kb-q").startswith("<script>alert(1)</script>")

@@ -64,6 +64,24 @@ async def test_served_immutable_with_inspected_counts_and_limits(ds, db):
     assert db.execute("select count(*) from claims").fetchone()[0] == 45
 
 
+async def test_metadata_follows_a_database_with_another_name(built_db, tmp_path):
+    import shutil
+
+    from kb.config import fingerprint_path_for, index_path_for
+
+    other = tmp_path / "evidence.db"
+    for source, target in ((built_db, other), (index_path_for(built_db), index_path_for(other)),
+                           (fingerprint_path_for(built_db), fingerprint_path_for(other))):  # fmt: skip
+        shutil.copy2(source, target)
+    renamed = make_datasette(other, ROOT / "metadata.json")
+    await renamed.invoke_startup()
+    claims = (await renamed.client.get("/evidence/claims.json?_size=1")).json()
+    assert "topics" in claims["facet_results"]
+    assert (await renamed.client.get("/evidence/semantic_search.json?query=diabetes")).status_code == 200
+    page = (await renamed.client.get("/evidence/claims/recovery-vacations")).text
+    assert 'href="/evidence/sources/sonnentag2017advances"' in page
+
+
 async def test_sql_time_limit_stops_runaway_queries(built_db):
     fast = make_datasette(built_db, ROOT / "metadata.json", {"sql_time_limit_ms": 50})
     await fast.invoke_startup()
@@ -140,7 +158,8 @@ async def test_canned_queries_run(ds, db, name, params):
         assert len(rows) == db.execute("select count(*) from claim_sources where source_key = ?",
                                        ["sonnentag2017advances"]).fetchone()[0]  # fmt: skip
     if name == "figures_differing_from_source":
-        assert {r["id"] for r in rows} == {r[0] for r in db.execute("select id from claims where effect_status = 'discrepant'")}
+        discrepant = db.execute("select id from claims where effect_status = 'discrepant'")
+        assert {r["id"] for r in rows} == {r[0] for r in discrepant}
     if name == "semantic_search":
         assert rows[0]["id"].startswith("diabetes-")
 
@@ -160,6 +179,8 @@ async def test_home_page_counts_search_box_and_topics(ds, db):
         assert f'href="/kb/claims_with_citations?topics__arraycontains={topic["id"]}"' in html
     assert '>Diabetes</a> <span class="kb-count" title="claims on this topic">2</span>' in html
     assert "Semantic search inside SQL" in html  # canned queries are listed
+    assert '<li><a href="/-/search">Search the evidence</a></li>' in html  # menu_links
+    assert "/-/static-plugins/evidence_kb/kb.css" in html and "/-/static-plugins/evidence_kb/kb.js" in html
 
 
 # -- Search page and JSON -----------------------------------------------------------------
@@ -217,6 +238,8 @@ async def test_search_json_filters_mode_and_envelope(ds, db):
         ("", 400, "q is required"),
         ("q=" + "x" * 501, 400, "too long"),
         ("q=care&k=abc", 400, "whole number"),
+        ("q=care&k=0", 400, "at least 1"),
+        ("q=care&k=-3", 400, "at least 1"),
         ("q=care&mode=telepathy", 400, "mode must be"),
         ("q=care&topic=no-such-topic", 400, "unknown topic"),
         ("q=care&topic=" + "t" * 201, 400, "too long"),
@@ -312,7 +335,8 @@ async def test_topic_view_links_claims_and_exports_their_citations(ds, db):
     bib = await ds.client.get("/kb/claims_with_citations.bib?topics__arraycontains=diabetes&_size=max")
     assert bib.text == format_bibtex(expected_sources(db, diabetes_claims(db)))
     # In SQL results too, but only for values that really are claim ids or source keys.
-    sql = "select id, 'not-a-claim' as claim_id, key from claims, sources where claims.id = 'recovery-vacations' and sources.key = 'sonnentag2017advances'"
+    sql = ("select id, 'not-a-claim' as claim_id, key from claims, sources "
+           "where claims.id = 'recovery-vacations' and sources.key = 'sonnentag2017advances'")
     html = (await ds.client.get("/kb?sql=" + q(sql))).text
     assert '<a href="/kb/claims/recovery-vacations">recovery-vacations</a>' in html
     assert '<a href="/kb/sources/sonnentag2017advances">sonnentag2017advances</a>' in html
@@ -366,7 +390,8 @@ async def test_renderers_on_rows_views_link_tables_and_queries(ds, db):
     assert query.text == format_apa(sources_by_key(db, ["sonnentag2017advances"]))
     view = await ds.client.get("/kb/discrepancies.ris?_size=max")
     assert rispy.loads(view.text)
-    sql = await ds.client.get("/kb.bib?sql=" + q("select source_key from claim_sources where claim_id = 'recovery-vacations'"))
+    sql = await ds.client.get(
+        "/kb.bib?sql=" + q("select source_key from claim_sources where claim_id = 'recovery-vacations'"))
     assert [e.key for e in bibtexparser.parse_string(sql.text).entries] == ["sonnentag2017advances"]
 
 

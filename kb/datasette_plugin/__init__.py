@@ -81,8 +81,8 @@ def asgi_wrapper(datasette):
 
 async def _too_long(send) -> None:
     body = b"URI too long: parameters are limited to 16 KB (SQL included).\n"
-    await send({"type": "http.response.start", "status": 414,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})  # fmt: skip
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 414, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -172,15 +172,50 @@ def claim_page(conn: sqlite3.Connection, claim_id: str, links) -> dict | None:
         topic["url"] = links.topic_claims(topic["id"])
     items = _rows(conn, "select position, label, detail from claim_items where claim_id = ? order by position",
                   [claim_id])  # fmt: skip
-    links_ = _rows(conn, "select source_key, role, confidence, locator, note from claim_sources where claim_id = ?",
-                   [claim_id])  # fmt: skip
-    links_.sort(key=lambda l: (ROLE_ORDER.get(l["role"], 9), l["source_key"]))
-    rows = sources_by_key(conn, [l["source_key"] for l in links_])
-    references = {r["key"]: r for r in apa_for_page(rows)}
     # The copied citation cites what `kb cite` would: the sources the claim rests on.
     copy_bundle = apa_bundle(sources_by_key(conn, referenced_keys(claim)))
+    context = quote_in_context(conn, claim)
+    if context:
+        context["document"]["url"] = links.document(context["document"]["id"])
+    document = (context or {}).get("document") or {}
+    checked = None
+    if claim.get("source_effect_source"):
+        checked = _one(conn, "select key, citation_short, title from sources where key = ?",
+                       [claim["source_effect_source"]])  # fmt: skip
+        if checked:
+            checked["url"] = links.source(checked["key"])
+    method, related = _related(conn, claim_id, links)
+    out_edges, in_edges = _edges(conn, claim_id, links)
+    where = where_quoted(document.get("title"), document.get("author"), claim.get("slide_number"),
+                         claim.get("slide_heading"))  # fmt: skip
+    return {
+        "kind": "claim",
+        "title": claim["statement"],
+        "claim": claim,
+        "topics": topics,
+        "framework_items": items,
+        "keywords": _json_list(claim.get("keywords")),
+        "sources": _claim_sources(conn, claim_id, links),
+        "copy_text": copy_text(claim["statement"], copy_bundle, where),
+        "checked_source": checked,
+        "context": context,
+        "related": related,
+        "related_method": method,
+        "out_edges": out_edges,
+        "in_edges": in_edges,
+        "exports": export_links(links.claim, claim_id, bool(copy_bundle["references"])),
+        "search_url": links.search(q=claim["statement"][:200]),
+    }
+
+
+def _claim_sources(conn, claim_id: str, links) -> list[dict]:
+    """Every linked source (background reading too), in APA, by role."""
+    linked = _rows(conn, "select source_key, role, confidence, locator, note from claim_sources where claim_id = ?",
+                   [claim_id])  # fmt: skip
+    linked.sort(key=lambda link: (ROLE_ORDER.get(link["role"], 9), link["source_key"]))
+    references = {r["key"]: r for r in apa_for_page(sources_by_key(conn, [link["source_key"] for link in linked]))}
     sources = []
-    for link in links_:
+    for link in linked:
         ref = references.get(link["source_key"], {})
         source = ref.get("source") or {}
         sources.append({
@@ -193,24 +228,22 @@ def claim_page(conn: sqlite3.Connection, claim_id: str, links) -> dict | None:
             "url": safe_url(source.get("url")),
             "page_url": links.source(link["source_key"]),
         })  # fmt: skip
-    context = quote_in_context(conn, claim)
-    document = (context or {}).get("document") or {}
-    checked = None
-    if claim.get("source_effect_source"):
-        checked = _one(conn, "select key, citation_short, title from sources where key = ?",
-                       [claim["source_effect_source"]])  # fmt: skip
-        if checked:
-            checked["url"] = links.source(checked["key"])
-    if context:
-        context["document"]["url"] = links.document(context["document"]["id"])
+    return sources
+
+
+def _related(conn, claim_id: str, links) -> tuple[str, list[dict]]:
     method, near = neighbours(conn, claim_id)
-    statements = {}
-    if near:
-        marks = ",".join("?" * len(near))
-        statements = {r["id"]: r for r in _rows(
-            conn, f"select id, statement, effect_text, certainty, citations from claims where id in ({marks})",
-            [cid for cid, _ in near])}  # fmt: skip
-    related = [{**statements[cid], "score": score, "url": links.claim(cid)} for cid, score in near if cid in statements]
+    if not near:
+        return method, []
+    marks = ",".join("?" * len(near))
+    found = {r["id"]: r for r in _rows(
+        conn, f"select id, statement, effect_text, certainty, citations from claims where id in ({marks})",
+        [cid for cid, _ in near])}  # fmt: skip
+    return method, [{**found[cid], "score": score, "url": links.claim(cid)} for cid, score in near if cid in found]
+
+
+def _edges(conn, claim_id: str, links) -> tuple[list[dict], list[dict]]:
+    """Value-chain links out of and into the claim."""
     out_edges = _rows(conn, """
         select r.relation, r.to_claim as other, c.statement, r.note from claim_relations r
         join claims c on c.id = r.to_claim where r.from_claim = ? order by r.relation, r.to_claim
@@ -222,25 +255,7 @@ def claim_page(conn: sqlite3.Connection, claim_id: str, links) -> dict | None:
     for edge in out_edges + in_edges:
         edge["url"] = links.claim(edge["other"])
         edge["relation_label"] = RELATION_LABELS.get(edge["relation"], edge["relation"])
-    return {
-        "kind": "claim",
-        "title": claim["statement"],
-        "claim": claim,
-        "topics": topics,
-        "framework_items": items,
-        "keywords": _json_list(claim.get("keywords")),
-        "sources": sources,
-        "copy_text": copy_text(claim["statement"], copy_bundle, where_quoted(
-            document.get("title"), document.get("author"), claim.get("slide_number"), claim.get("slide_heading"))),
-        "checked_source": checked,
-        "context": context,
-        "related": related,
-        "related_method": method,
-        "out_edges": out_edges,
-        "in_edges": in_edges,
-        "exports": export_links(links.claim, claim_id, bool(copy_bundle["references"])),
-        "search_url": links.search(q=claim["statement"][:200]),
-    }
+    return out_edges, in_edges
 
 
 def copy_text(statement: str, bundle: dict, where: str | None = None) -> str:

@@ -33,8 +33,12 @@ def bounded_text(value: str | None, name: str, limit: int = MAX_PARAM_CHARS) -> 
     return value
 
 
-def parse_k(raw, default: int = DEFAULT_K) -> int:
-    """k from a form, a URL or SQL: a whole number, clamped to 1..MAX_K."""
+def parse_k(raw, default: int = DEFAULT_K, strict: bool = True) -> int:
+    """k from a URL or SQL: a whole number, at most MAX_K (larger values are capped).
+
+    strict: k < 1 is an error (a URL); otherwise it becomes 1 (SQL, where an
+    error would only say "user-defined function raised exception").
+    """
     if raw is None or raw == "":
         return default
     if isinstance(raw, bool):
@@ -43,9 +47,11 @@ def parse_k(raw, default: int = DEFAULT_K) -> int:
         raw = int(raw)
     if isinstance(raw, str):
         raw = raw.strip()
-        if len(raw) > 6 or not raw.lstrip("-").isdigit():
-            raise BadParameter(f"k must be a whole number between 1 and {MAX_K}")
+        if len(raw) > 12 or not raw.lstrip("-").isdigit():
+            raise BadParameter(f"k must be a whole number from 1 to {MAX_K}")
         raw = int(raw)
     if not isinstance(raw, int):
-        raise BadParameter(f"k must be a whole number between 1 and {MAX_K}")
+        raise BadParameter(f"k must be a whole number from 1 to {MAX_K}")
+    if raw < 1 and strict:
+        raise BadParameter(f"k must be at least 1, not {raw}")
     return max(1, min(MAX_K, raw))

@@ -221,7 +221,7 @@ def sql_kb_search(conn: sqlite3.Connection, datasette, database: str):
             raise BadParameter(f"kb_search query longer than {MAX_QUERY_CHARS} characters")
         if mode is None or str(mode) not in MODES:
             raise BadParameter(f"kb_search mode must be one of {', '.join(MODES)}")
-        req = SearchRequest(query, parse_k(k), str(mode))
+        req = SearchRequest(query, parse_k(k, strict=False), str(mode))
         outcome = run_on_connection(conn, req, state(datasette).semantic_unavailable, cacheable, scope)
         return json.dumps([{"id": r.id, "score": r.score} for r in outcome.results])
 
