@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--url", help="an already running server (default: start kb serve on a free port)")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of load")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load first")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds of unmeasured load first")
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--unique", action="store_true", help="a different query every request (no cache hits)")
     parser.add_argument("--access-log", action="store_true", help="turn uvicorn's per-request log on (off by default)")
@@ -204,7 +204,7 @@ def main() -> None:
         "goal": "p50 <= 30 ms, 0 errors",
         "goal_met": bool(report["p50_ms"] is not None and report["p50_ms"] <= 30 and report["errors"] == 0),
     })  # fmt: skip
-    name = "load_search_json" + ("_unique" if args.unique else "") + ".json"
+    name = "load_search_json" + ("_unique" if args.unique else "") + ("_access_log" if args.access_log else "") + ".json"
     (out / name).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
 

@@ -6,9 +6,9 @@ so their vocabulary and length look like the real thing. The database uses
 the real schema (ingest/schema.py), so search runs on it unchanged.
 
 Vectors: embedding a million texts on 2 CPU cores takes hours, so for large
-collections `derive_embeddings` writes vectors derived from real embeddings:
-a real MiniLM vector of a base claim plus Gaussian noise, re-normalised. The
-content hashes are the real ones, so the index fingerprint checks still pass.
+collections `derive_embeddings` writes vectors derived from real embeddings
+(see derived_vectors). The content hashes are the real ones, so the index
+fingerprint checks still pass.
 """
 
 from __future__ import annotations
@@ -124,20 +124,30 @@ def make_database(path: str | Path, n: int, real_db: str | Path, seed: int = 0) 
     return path
 
 
-def derived_vectors(base_vectors: np.ndarray, n: int, noise: float = 0.35, seed: int = 0) -> np.ndarray:
-    """n unit vectors, each a random real vector plus Gaussian noise of norm ~noise (cosine ~0.94 to it)."""
+def derived_vectors(base_vectors: np.ndarray, n: int, noise: float = 0.3, mix: float = 0.5, seed: int = 0,
+                    ) -> np.ndarray:  # fmt: skip
+    """n unit vectors derived from real ones: a real vector, plus `mix` times another, plus Gaussian noise.
+
+    Mixing two real claim vectors mimics a claim that combines two claims'
+    topics (as the synthetic sentences do), so the vectors spread over the
+    space real embeddings occupy instead of forming tight clusters of
+    near-copies. mix=0 gives the stress case: ~n/len(base) noisy copies of each
+    real vector, whose top-10 are near-ties that every ANN index finds hard.
+    """
     rng = np.random.default_rng(seed)
     dim = base_vectors.shape[1]
     out = np.empty((n, dim), dtype=np.float32)
     for start in range(0, n, 100_000):
         m = min(100_000, n - start)
         chunk = base_vectors[rng.integers(0, len(base_vectors), m)]
+        if mix:
+            chunk = chunk + mix * base_vectors[rng.integers(0, len(base_vectors), m)]
         chunk = chunk + rng.normal(scale=noise / np.sqrt(dim), size=chunk.shape).astype(np.float32)
         out[start : start + m] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
     return out
 
 
-def derive_embeddings(path: str | Path, base_vectors: np.ndarray, noise: float = 0.35, seed: int = 0,
+def derive_embeddings(path: str | Path, base_vectors: np.ndarray, noise: float = 0.3, mix: float = 0.5, seed: int = 0,
                       model: str = "all-MiniLM-L6-v2") -> None:  # fmt: skip
     """Fill the embeddings table with real vectors plus noise (see module docstring)."""
     from search import embeddings as emb
@@ -149,7 +159,7 @@ def derive_embeddings(path: str | Path, base_vectors: np.ndarray, noise: float =
     conn.execute("pragma synchronous = off")
     texts = claim_texts(conn)
     ids = sorted(texts)
-    vectors = derived_vectors(base_vectors, len(ids), noise, seed)
+    vectors = derived_vectors(base_vectors, len(ids), noise, mix, seed)
     emb.ensure_table(conn)
     conn.execute(f"delete from {emb.TABLE}")
     emb.write_rows(conn, ((cid, model, content_hash(texts[cid]), emb.encode_vector(v)) for cid, v in zip(ids, vectors)))

@@ -79,38 +79,15 @@ def fts_expression(terms: list[str], style: str = "or") -> str | None:
     return " OR ".join(parts)
 
 
-def _ensure_tokenizer_tables(conn: sqlite3.Connection) -> None:
-    # A scratch FTS5 table in the temp schema tokenizes query words with the
-    # very tokenizer the claims index uses (porter), so each word's stem can
-    # be looked up in the index's vocabulary. Temp tables work on read-only
-    # connections too.
-    conn.execute("create virtual table if not exists temp.kb_query_tokens using fts5(word, tokenize='porter')")
-    conn.execute("create virtual table if not exists temp.kb_query_token_list "
-                 "using fts5vocab(temp, kb_query_tokens, instance)")  # fmt: skip
-    conn.execute("create virtual table if not exists temp.kb_claims_vocab using fts5vocab(main, claims_fts, row)")
+def document_frequencies(conn: sqlite3.Connection, terms: list[str], cap: int) -> list[int]:
+    """For each query word, how many claims match it, counted up to `cap`.
 
-
-def document_frequencies(conn: sqlite3.Connection, terms: list[str]) -> list[int]:
-    """For each query word, how many claims contain it (after stemming; the largest if it makes several tokens)."""
-    if not terms:
-        return []
-    # Writing the temp table would make Python's sqlite3 open a transaction
-    # that then holds a read lock on the database; end it if we started it.
-    was_in_transaction = conn.in_transaction
-    try:
-        _ensure_tokenizer_tables(conn)
-        conn.execute("delete from temp.kb_query_tokens")
-        conn.executemany("insert into temp.kb_query_tokens(rowid, word) values (?, ?)", enumerate(terms, 1))
-        rows = conn.execute(
-            "select t.doc, max(coalesce(v.doc, 0)) from temp.kb_query_token_list t "
-            "left join temp.kb_claims_vocab v on v.term = t.term group by t.doc"
-        ).fetchall()
-        conn.execute("delete from temp.kb_query_tokens")
-    finally:
-        if conn.in_transaction and not was_in_transaction:
-            conn.commit()
-    by_row = dict(rows)
-    return [by_row.get(i, 0) for i in range(1, len(terms) + 1)]
+    FTS5 tokenizes (and stems) the quoted word itself, and stops reading the
+    word's postings at the cap, so a very common word costs no more than
+    the budget allows.
+    """
+    sql = "select count(*) from (select 1 from claims_fts where claims_fts match ? limit ?)"
+    return [conn.execute(sql, [_quoted(t), cap]).fetchone()[0] for t in terms]
 
 
 def collection_size(conn: sqlite3.Connection) -> int:
@@ -126,7 +103,7 @@ class KeywordQuery:
     expression: str | None  # the FTS5 MATCH expression
 
 
-def analyse(conn: sqlite3.Connection, query: str, style: str | None = None) -> KeywordQuery:
+def analyse(conn: sqlite3.Connection, query: str, style: str | None = None, *, always: bool = True) -> KeywordQuery:
     """Turn what the user typed into a keyword query for this collection.
 
     Words found in more than half the claims are dropped: BM25 gives them an
@@ -138,8 +115,10 @@ def analyse(conn: sqlite3.Connection, query: str, style: str | None = None) -> K
     FTS5 scores every row that matches any OR-ed word, so on a large
     collection the cost is the number of postings touched (~1 us each).
     Above POSTINGS_BUDGET claims, words are taken rarest first until the
-    budget is spent (the rarest is always kept) and only words the index does
-    not know get a prefix. The real KB is far below the budget, so there
+    budget is spent and only words the index does not know get a prefix. If
+    even the rarest word is over budget it is searched alone when `always`
+    (keyword mode: the user asked for it) and skipped otherwise (hybrid: the
+    vectors carry the query). The real KB is far below the budget, so there
     every word counts.
 
     overlap measures how much of the query the collection knows: keyword
@@ -151,16 +130,14 @@ def analyse(conn: sqlite3.Connection, query: str, style: str | None = None) -> K
     terms = query_terms(query)
     if not terms:
         return KeywordQuery([], 0.0, None)
-    try:
-        dfs = document_frequencies(conn, terms)
-    except sqlite3.OperationalError:  # no temp schema available: search every word
-        return KeywordQuery(terms, 1.0, fts_expression(terms, style))
-    overlap = sum(1 for df in dfs if df > 0) / len(terms)
     size = collection_size(conn)
     small = size <= POSTINGS_BUDGET
+    dfs = document_frequencies(conn, terms, cap=size + 1 if small else POSTINGS_BUDGET + 1)
+    overlap = sum(1 for df in dfs if df > 0) / len(terms)
     kept, spent = [], 0
     for df, term in sorted((df, t) for df, t in zip(dfs, terms) if df > 0):
-        if kept and (df > size / 2 or (not small and spent + df > POSTINGS_BUDGET)):
+        affordable = small or spent + df <= POSTINGS_BUDGET
+        if (kept or not always) and (df > size / 2 or not affordable):
             break
         kept.append(term)
         spent += df

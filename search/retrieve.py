@@ -190,7 +190,7 @@ def _search(conn, path, query, k, mode, model, weights, filters, notices) -> Res
         # The worker never touches the connection (it may be bound to this thread).
         index = _vector_index(conn, path, model)
         pending = (index, _executor().submit(_embed_query, index, query))
-    analysed = analyse(conn, query) if mode in ("hybrid", "keyword") else None
+    analysed = analyse(conn, query, always=mode == "keyword") if mode in ("hybrid", "keyword") else None
     if analysed is not None:
         hits = keyword_search(conn, analysed, depth, condition)
         ranked["keyword"] = [h[0] for h in hits]

@@ -213,7 +213,8 @@ def test_views_give_short_citations(db):
     row = db.execute(
         "select citations from claims_with_citations where statement like '%psychological safety%' and citations is not null"
     ).fetchone()
-    assert row and "(West, 2021)" in row[0]
+    # APA 8.20: two first authors called West (M. A. and T. H. R.), so initials show
+    assert row and "(M. A. West, 2021)" in row[0]
     detailed = db.execute("select count(*) from claim_sources_detailed").fetchone()[0]
     assert detailed == db["claim_sources"].count
 
