@@ -35,8 +35,13 @@ def _previous_vectors(conn: sqlite3.Connection, previous_db, model: str, wanted:
     found: dict[str, bytes] = {}
     sources = ["main"]
     if previous_db and Path(previous_db).exists() and Path(previous_db).resolve() != _db_file(conn):
-        conn.execute("attach database ? as previous", [f"file:{Path(previous_db)}?mode=ro"])
-        sources.append("previous")
+        try:
+            conn.execute("attach database ? as previous", [f"file:{Path(previous_db)}?mode=ro"])
+            conn.execute("select count(*) from previous.sqlite_master").fetchone()
+            sources.append("previous")
+        except sqlite3.DatabaseError:  # not a database any more: nothing to reuse, embed afresh
+            if any(row[1] == "previous" for row in conn.execute("pragma database_list")):
+                conn.execute("detach database previous")
     try:
         for schema in sources:
             if not emb.table_exists(conn, schema):

@@ -86,8 +86,12 @@ def document_frequencies(conn: sqlite3.Connection, terms: list[str], cap: int) -
     word's postings at the cap, so a very common word costs no more than
     the budget allows.
     """
+    return _match_counts(conn, [_quoted(t) for t in terms], cap)
+
+
+def _match_counts(conn: sqlite3.Connection, expressions: list[str], cap: int) -> list[int]:
     sql = "select count(*) from (select 1 from claims_fts where claims_fts match ? limit ?)"
-    return [conn.execute(sql, [_quoted(t), cap]).fetchone()[0] for t in terms]
+    return [conn.execute(sql, [e, cap]).fetchone()[0] for e in expressions]
 
 
 def collection_size(conn: sqlite3.Connection) -> int:
@@ -144,7 +148,11 @@ def analyse(conn: sqlite3.Connection, query: str, style: str | None = None, *, a
     parts = [_quoted(t) for t in terms if t in kept]
     if style == "prefix":
         widen = [t for t, df in zip(terms, dfs) if df == 0 or (small and t in kept)]
-        parts += [_quoted(p) + "*" for p in dict.fromkeys(map(_prefix, widen)) if p]
+        prefixes = [_quoted(p) + "*" for p in dict.fromkeys(map(_prefix, widen)) if p]
+        if not small:  # a prefix can match far more than its word ("mentally" -> "mental"*)
+            counts = _match_counts(conn, prefixes, POSTINGS_BUDGET + 1)
+            prefixes = [p for p, n in zip(prefixes, counts) if 0 < n and (spent := spent + n) <= POSTINGS_BUDGET]
+        parts += prefixes
     return KeywordQuery([t for t in terms if t in kept], overlap, " OR ".join(parts) or None)
 
 

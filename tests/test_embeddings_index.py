@@ -188,3 +188,13 @@ def test_build_search_artifacts_on_an_existing_database_is_idempotent(built_db, 
     assert stats["embedded"] == 0 and stats["reused"] == stats["claims"]
     assert fingerprint_path_for(db).exists()
     assert search.search(db, "HIV", k=1)[0].id.startswith("hiv-")
+
+
+def test_unreadable_previous_database_is_ignored(built_db, tmp_path):
+    db = tmp_path / "kb.db"
+    shutil.copy2(built_db, db)
+    garbage = tmp_path / "old.db"
+    garbage.write_bytes(b"this is not a database" * 100)
+    stats = build_search_artifacts(db, index_path_for(db), previous_db=garbage, progress=False)
+    assert stats["reused"] == stats["claims"]  # reused from the database itself
+    assert search.search(db, "HIV", k=1)[0].id.startswith("hiv-")

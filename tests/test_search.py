@@ -320,3 +320,46 @@ def test_query_time_does_not_import_torch(built_db):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["anaesthetist", "False", "False"]
+
+
+def test_keyword_query_is_quoted_words_never_syntax(built_db):
+    from search.keyword import analyse, query_terms
+
+    assert query_terms('Is there evidence that "HIV" AND (statins) NEAR -aspirin* work?') == [
+        "hiv", "statins", "near", "aspirin", "work"]  # fmt: skip
+    conn = sqlite3.connect(built_db)
+    q = analyse(conn, "HIV NEAR(aspirin)")
+    assert q.expression.startswith('"hiv" OR ')
+    assert all(part.startswith('"') for part in q.expression.split(" OR "))
+    assert analyse(conn, "the of and what is").expression is None
+
+
+def test_keyword_budget_keeps_rarest_words_on_large_collections(built_db, monkeypatch):
+    import search.keyword as kw
+
+    conn = sqlite3.connect(built_db)
+    monkeypatch.setattr(kw, "POSTINGS_BUDGET", 3)  # the 45+ claims now count as "large"
+    q = kw.analyse(conn, "compassion HIV")
+    assert q.terms == ["hiv"] and q.overlap == 1.0  # "compassion" is in most claims: over budget
+    assert kw.analyse(conn, "compassion", always=False).expression is None  # hybrid leaves it to the vectors
+    assert kw.analyse(conn, "compassion", always=True).terms == ["compassion"]  # keyword mode still answers
+
+
+def test_vocabulary_overlap_scales_with_known_words(built_db):
+    from search.keyword import analyse
+
+    conn = sqlite3.connect(built_db)
+    assert analyse(conn, "HIV").overlap == 1.0
+    assert analyse(conn, "zxqvw nurses").overlap == 0.5
+    assert analyse(conn, "zxqvw qqqzz").overlap == 0.0
+
+
+def test_reciprocal_rank_fusion_weights_and_ties():
+    from search.fusion import reciprocal_rank_fusion
+
+    fused = reciprocal_rank_fusion({"keyword": ["a", "b"], "semantic": ["b", "c"]}, {"keyword": 1, "semantic": 1}, k=10)
+    assert [f[0] for f in fused] == ["b", "a", "c"]
+    assert fused[0][2] == {"keyword": 2, "semantic": 1} and fused[1][2] == {"keyword": 1, "semantic": None}
+    assert fused[0][1] == pytest.approx(1 / 12 + 1 / 11)
+    semantic_heavy = reciprocal_rank_fusion({"keyword": ["a"], "semantic": ["c"]}, {"keyword": 0.3, "semantic": 1}, k=10)
+    assert [f[0] for f in semantic_heavy] == ["c", "a"]
