@@ -8,7 +8,7 @@ PORT ?= 8001
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test build check serve bench clean install install-test
+.PHONY: run test build check serve bench bench-quick clean install install-test
 
 # torch goes in first and pinned: otherwise sentence-transformers resolves a
 # multi-GB CUDA wheel. The stamp files make re-runs instant.
@@ -44,8 +44,12 @@ run: build
 test: install-test
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# The full run takes ~30 minutes and caches ~6 GB under benchmarks/out/.
 bench: install-test
 	$(BIN)/python benchmarks/run_all.py
+
+bench-quick: install-test
+	$(BIN)/python benchmarks/run_all.py --quick
 
 clean:
 	rm -rf build .pytest_cache

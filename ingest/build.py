@@ -67,6 +67,10 @@ def build(
             except Exception as exc:  # model or index failures: report, keep the old files
                 raise BuildError(f"embedding or indexing failed: {type(exc).__name__}: {exc}") from exc
         _verify(tmp)
+        # mkstemp makes the file owner-only; a database is meant to be shared.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         if embed:
             os.replace(tmp_index, index_path_for(db_path))
             os.replace(tmp_fingerprint, fingerprint_path_for(db_path))

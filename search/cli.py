@@ -42,10 +42,8 @@ def format_result(result: dict, width: int = 88) -> str:
     facts.append(result.get("citation") or "no source cited")
     lines.append(indent + " · ".join(facts))
     if result.get("discrepancy"):
-        source = _format_effect(result.get("source_effect"))
-        note = f"Source reports {source}: " if source else "Deck and source differ: "
-        lines += textwrap.wrap(note + result["discrepancy"], width=width, initial_indent=indent + "! ",
-                               subsequent_indent=indent + "  ")  # fmt: skip
+        lines += textwrap.wrap("Deck and source differ: " + result["discrepancy"], width=width,
+                               initial_indent=indent + "! ", subsequent_indent=indent + "  ")  # fmt: skip
     loc = result["location"]
     where = []
     if loc.get("slide_number") is not None:

@@ -23,10 +23,10 @@ from .errors import IndexMissing, IndexStale, NoEmbeddings
 FINGERPRINT_FORMAT = 1
 INDEX_TYPES = ("flat", "hnsw", "ivf")
 # Exact search below this many vectors, HNSW from it on. Measured with
-# benchmarks/bench_index.py (docs/search.md): an exact scan costs ~0.22 ms
-# per 1,000 vectors on 2 cores (1.4 ms at 10k, 5.7 ms at 25k, 22 ms at 100k),
-# so at 20k it is already ~4 ms, a fifth of embedding the query, and it
-# grows linearly; HNSW stays around 1 ms at recall@10 >= 0.95 and builds
+# benchmarks/bench_index.py (docs/search.md): an exact scan costs ~0.22-0.28
+# ms per 1,000 vectors on 2 cores (2.8 ms at 10k, 6.5 ms at 25k, 22.6 ms at
+# 100k) and grows linearly, so at 20k it is ~5 ms, a third of embedding the
+# query; HNSW stays under 2 ms at recall@10 >= 0.98 up to 100k and builds
 # in seconds at that size. Below the threshold exactness costs nothing.
 ANN_THRESHOLD = 20_000
 HNSW_M = 32

@@ -363,3 +363,12 @@ def test_reciprocal_rank_fusion_weights_and_ties():
     assert fused[0][1] == pytest.approx(1 / 12 + 1 / 11)
     semantic_heavy = reciprocal_rank_fusion({"keyword": ["a"], "semantic": ["c"]}, {"keyword": 0.3, "semantic": 1}, k=10)
     assert [f[0] for f in semantic_heavy] == ["c", "a"]
+
+
+def test_human_output_flags_deck_source_discrepancies(built_db):
+    row = sqlite3.connect(built_db).execute(
+        "select id, statement from claims where discrepancy is not null order by id limit 1").fetchone()  # fmt: skip
+    if row is None:
+        pytest.skip("no discrepant claim in the curated data")
+    result = run("search", row[1], "--db", str(built_db), "-k", "1")
+    assert f"id: {row[0]}" in result.stdout and "! Deck and source differ:" in result.stdout
