@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
-import time
 
 from common import OUT, eval_queries, peak_rss_mb, percentiles, real_db, report, timed
 

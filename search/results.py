@@ -47,7 +47,7 @@ class Results(list):
         self.notices: list[str] = list(notices or [])
 
 
-def _json_list(value) -> list:
+def json_list(value) -> list:
     try:
         parsed = json.loads(value) if value else []
     except ValueError:
@@ -87,7 +87,7 @@ def load_results(conn: sqlite3.Connection, scored: list[tuple[str, float, dict]]
     cursor = conn.execute(_CLAIM_SQL.format(marks=",".join("?" * len(ids))), ids)
     names = [d[0] for d in cursor.description]
     rows = {r[0]: dict(zip(names, r)) for r in cursor}
-    keys = sorted({k for r in rows.values() for k in _json_list(r["source_keys"])})
+    keys = sorted({k for r in rows.values() for k in json_list(r["source_keys"])})
     short = {}
     if keys:
         short = dict(conn.execute(
@@ -105,9 +105,9 @@ def load_results(conn: sqlite3.Connection, scored: list[tuple[str, float, dict]]
         results.append(SearchResult(
             id=claim_id, rank=len(results) + 1, score=round(float(score), 6),
             statement=row["statement"], quote=row["quote"], kind=row["kind"],
-            topics=_json_list(row["topics"]), certainty=row["certainty"],
+            topics=json_list(row["topics"]), certainty=row["certainty"],
             effect=_effect(row, "effect"), study_design=row["study_design"], year=row["year"],
-            citations=[{"key": k, "short": short.get(k)} for k in _json_list(row["source_keys"])],
+            citations=[{"key": k, "short": short.get(k)} for k in json_list(row["source_keys"])],
             citation=row["citations"],
             document={"id": row["document_id"], "title": row["document_title"]},
             location={k: row[k] for k in ("line_start", "line_end", "char_start", "char_end",

@@ -7,11 +7,11 @@ produces HTML: templates escape everything they print.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 from kb.cite import sources_by_key
 from kb.cite.select import referenced_keys
+from search.results import json_list
 
 from .citations import apa_bundle, apa_for_page
 
@@ -49,14 +49,6 @@ def _rows(conn: sqlite3.Connection, sql: str, params=()) -> list[dict]:
 def _one(conn, sql, params=()) -> dict | None:
     rows = _rows(conn, sql, params)
     return rows[0] if rows else None
-
-
-def _json_list(value) -> list:
-    try:
-        parsed = json.loads(value) if value else []
-    except ValueError:
-        return []
-    return parsed if isinstance(parsed, list) else []
 
 
 # -- Home -------------------------------------------------------------------------------
@@ -194,7 +186,7 @@ def claim_page(conn: sqlite3.Connection, claim_id: str, links) -> dict | None:
         "claim": claim,
         "topics": topics,
         "framework_items": items,
-        "keywords": _json_list(claim.get("keywords")),
+        "keywords": json_list(claim.get("keywords")),
         "sources": _claim_sources(conn, claim_id, links),
         "copy_text": copy_text(claim["statement"], copy_bundle, where),
         "checked_source": checked,
@@ -338,7 +330,7 @@ def source_page(conn: sqlite3.Connection, key: str, links) -> dict | None:
         "claims": claims,
         "checked_claims": checked,
         "co_cited": co_cited,
-        "missing_fields": _json_list(source.get("missing_fields")),
+        "missing_fields": json_list(source.get("missing_fields")),
         "exports": export_links(links.source, key, True),
         "claims_url": links.query("claims_citing_source", {"source_key": key}),
     }
