@@ -127,10 +127,6 @@ class Source:
             return "document"
         return CSL_TYPES.get(self.entry_type, "document")
 
-    @property
-    def doi(self) -> str | None:
-        return self.fields.get("doi")
-
     def to_csl(self) -> dict:
         f = self.fields
         item: dict = {"id": self.key, "type": self.csl_type}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import errno
-import hashlib
 import json
 import os
 import socket
@@ -62,10 +61,8 @@ def load_metadata(path: Path | None, db_name: str) -> dict:
 
 def inspect_database(db_path: Path, name: str) -> dict:
     """What `datasette inspect` records: hash, size and exact row counts, so pages never count."""
-    digest = hashlib.sha256()
-    with open(db_path, "rb") as fp:
-        for block in iter(lambda: fp.read(1 << 20), b""):
-            digest.update(block)
+    from datasette.inspect import inspect_hash
+
     conn = sqlite3.connect(f"file:{db_path}?mode=ro&immutable=1", uri=True)
     try:
         tables = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table' order by name")]
@@ -74,7 +71,7 @@ def inspect_database(db_path: Path, name: str) -> dict:
         conn.close()
     return {
         name: {
-            "hash": digest.hexdigest(),
+            "hash": inspect_hash(Path(db_path)),
             "size": db_path.stat().st_size,
             "file": str(db_path),
             "tables": {t: {"count": n} for t, n in counts.items()},

@@ -17,9 +17,9 @@ from .errors import (
     SearchError,
 )
 from .results import Results, SearchResult
-from .retrieve import MODES, search
+from .retrieve import MODES, related, search
 
 __all__ = [
-    "search", "SearchResult", "Results", "MODES", "SearchError", "InvalidQuery", "DatabaseNotFound",
+    "search", "related", "SearchResult", "Results", "MODES", "SearchError", "InvalidQuery", "DatabaseNotFound",
     "IndexUnavailable", "NoEmbeddings", "IndexMissing", "IndexStale",
 ]  # fmt: skip

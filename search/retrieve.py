@@ -263,3 +263,20 @@ def semantic_search(conn, path, query: str, limit: int, condition=None, *, model
         if not allowed:
             return []
     return index.search(vector, limit, allowed, conn)
+
+
+def related(db, claim_id: str, k: int = 5) -> list[tuple[str, float]]:
+    """(claim_id, cosine) of the claims nearest claim_id by embedding, best first.
+
+    Raises IndexUnavailable (or SearchError) when the KB has no usable index.
+    """
+    from .embeddings import TABLE, decode_vector
+
+    with _connect(db) as (conn, path):
+        index = _vector_index(conn, path, None)
+        row = conn.execute(f"select embedding from {TABLE} where claim_id = ? and model = ?",
+                           [claim_id, index.model]).fetchone()  # fmt: skip
+        if row is None:
+            return []
+        hits = index.search(decode_vector(row[0]), k + 1)
+    return [(cid, score) for cid, score in hits if cid != claim_id][:k]

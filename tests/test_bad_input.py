@@ -35,6 +35,14 @@ def edit(root: Path, rel: Path, old: str, new: str, count: int = 1) -> int:
     return line
 
 
+def append_bib(root: Path, text: str) -> int:
+    """Append BibTeX to the copied citations.bib; returns the line where it starts."""
+    bib = root / "citations.bib"
+    old = bib.read_text()
+    bib.write_text(old + "\n" + text)
+    return old.count("\n") + 2
+
+
 def line_of(root: Path, rel: Path, needle: str, after: str | None = None) -> int:
     text = (root / rel).read_text(encoding="utf-8")
     start = text.index(after) if after else 0
@@ -72,10 +80,7 @@ def test_duplicate_claim_id(good_build):
 
 def test_duplicate_citation_key(good_build):
     root, db, before = good_build
-    bib = root / "citations.bib"
-    text = bib.read_text()
-    line = text.count("\n") + 2
-    bib.write_text(text + "\n@misc{west2021compassionate,\n  title = {Another}\n}\n")
+    line = append_bib(root, "@misc{west2021compassionate,\n  title = {Another}\n}\n")
     assert_rejected(root, db, before, f"citations.bib:{line}", "key:", "duplicate citation key 'west2021compassionate'")
 
 
@@ -105,10 +110,7 @@ def test_quote_on_wrong_line(good_build):
 
 def test_malformed_bibtex(good_build):
     root, db, before = good_build
-    bib = root / "citations.bib"
-    text = bib.read_text()
-    line = text.count("\n") + 2
-    bib.write_text(text + "\n@article{broken2020,\n  title = {Unclosed\n\n@misc{ok2020, title={Fine}}\n")
+    line = append_bib(root, "@article{broken2020,\n  title = {Unclosed\n\n@misc{ok2020, title={Fine}}\n")
     assert_rejected(root, db, before, f"citations.bib:{line}", "malformed BibTeX")
 
 
@@ -173,8 +175,7 @@ def test_all_problems_reported_at_once(good_build):
     root, db, before = good_build
     edit(root, CLAIMS, "key: sonnentag2017advances", "key: nope1")
     edit(root, CLAIMS, "topics: [", "topics: [astrology, ")
-    bib = root / "citations.bib"
-    bib.write_text(bib.read_text() + "\n@article{broken, title = {x}\n")
+    append_bib(root, "@article{broken, title = {x}\n")
     output = assert_rejected(root, db, before, "nope1", "astrology", "malformed BibTeX")
     assert re.search(r"\d+ problems found", output)
 

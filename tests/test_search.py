@@ -372,3 +372,13 @@ def test_human_output_flags_deck_source_discrepancies(built_db):
         pytest.skip("no discrepant claim in the curated data")
     result = run("search", row[1], "--db", str(built_db), "-k", "1")
     assert f"id: {row[0]}" in result.stdout and "! Deck and source differ:" in result.stdout
+
+
+def test_related_claims_are_nearest_neighbours_without_the_claim_itself(built_db):
+    hits = search.related(built_db, "hiv-compassion-therapy-adherence", k=3)
+    ids = [cid for cid, _ in hits]
+    assert len(ids) == 3 and "hiv-compassion-therapy-adherence" not in ids
+    assert ids[0] == "hiv-compassion-detectable-virus"
+    scores = [score for _, score in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert search.related(built_db, "no-such-claim") == []

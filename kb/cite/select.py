@@ -88,18 +88,23 @@ def referenced_keys(claim: Mapping) -> list[str]:
     return keys
 
 
+def _rows_in_order(db, table: str, column: str, values: Iterable[str]) -> tuple[list[dict], list[str]]:
+    """Rows whose `column` is in values, in the order asked (each once), and the values not found."""
+    db = open_db(db)
+    values = list(dict.fromkeys(values))
+    if not values:
+        return [], []
+    placeholders = ", ".join("?" for _ in values)
+    rows = {r[column]: r for r in db.query(f"select * from {table} where {column} in ({placeholders})", values)}
+    return [rows[v] for v in values if v in rows], [v for v in values if v not in rows]
+
+
 def claims_by_id(db, ids: Iterable[str]) -> list[dict]:
     """Claim rows in the order asked; raises UnknownClaims listing every bad id."""
-    db = open_db(db)
-    ids = list(dict.fromkeys(ids))
-    if not ids:
-        return []
-    placeholders = ", ".join("?" for _ in ids)
-    rows = {r["id"]: r for r in db.query(f"select * from claims where id in ({placeholders})", ids)}
-    unknown = [i for i in ids if i not in rows]
+    rows, unknown = _rows_in_order(db, "claims", "id", ids)
     if unknown:
         raise UnknownClaims(unknown)
-    return [rows[i] for i in ids]
+    return rows
 
 
 def claim_ids_for_topic(db, topic: str) -> list[str]:
@@ -128,16 +133,10 @@ def sources_for_claims(db, claims: Iterable[Mapping]) -> list[dict]:
 
 
 def sources_by_key(db, keys: Iterable[str]) -> list[dict]:
-    db = open_db(db)
-    keys = list(dict.fromkeys(keys))
-    if not keys:
-        return []
-    placeholders = ", ".join("?" for _ in keys)
-    rows = {r["key"]: r for r in db.query(f"select * from sources where key in ({placeholders})", keys)}
-    missing = [k for k in keys if k not in rows]
+    rows, missing = _rows_in_order(db, "sources", "key", keys)
     if missing:
         raise SelectionError(f"Claims cite sources that are not in the database: {', '.join(missing)}")
-    return [rows[k] for k in keys]
+    return rows
 
 
 def _default_search(db, query: str, k: int):

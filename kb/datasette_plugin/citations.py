@@ -9,7 +9,6 @@ never disagree about a reference.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import sys
 import threading
@@ -18,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from kb.cite import FORMATS, Bibliography, render, sources_by_key
 from kb.cite.apa import html_to_runs
 from kb.cite.select import claims_by_id, referenced_keys
+from search.results import json_list
 
 # A row "is about" a source when one of these holds a known source key...
 SOURCE_COLUMNS = ("key", "source_key")
@@ -52,13 +52,10 @@ def _as_dicts(columns: Sequence[str], rows) -> list[dict]:
 
 
 def _json_keys(value) -> list[str]:
+    # Cells of any type arrive here; only a JSON array of strings names keys.
     if not isinstance(value, str) or not value.startswith("["):
         return []
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return []
-    return [k for k in parsed if isinstance(k, str)] if isinstance(parsed, list) else []
+    return [k for k in json_list(value) if isinstance(k, str)]
 
 
 def _existing(conn: sqlite3.Connection, table: str, column: str, values: set[str]) -> set[str]:

@@ -120,29 +120,15 @@ def quote_in_context(conn: sqlite3.Connection, claim: dict) -> dict | None:
     }
 
 
-def _db_path(conn: sqlite3.Connection):
-    for _, name, file in conn.execute("pragma database_list"):
-        if name == "main" and file:
-            return file
-    return None
-
-
 def neighbours(conn: sqlite3.Connection, claim_id: str, k: int = NEIGHBOURS) -> tuple[str, list[tuple[str, float]]]:
     """The claims nearest this one: by embedding when the KB has an index, else by shared topics."""
-    try:
-        from search import SearchError
-        from search.embeddings import decode_vector
-        from search.index import load_index
+    from search import SearchError, related
 
-        path = _db_path(conn)
-        if path:
-            index = load_index(conn, path)
-            row = conn.execute("select embedding from embeddings where claim_id = ? and model = ?",
-                               [claim_id, index.model]).fetchone()  # fmt: skip
-            if row:
-                hits = index.search(decode_vector(row[0]), k + 1)
-                return "semantic", [(cid, score) for cid, score in hits if cid != claim_id][:k]
-    except (ImportError, SearchError, sqlite3.Error):
+    try:
+        hits = related(conn, claim_id, k)
+        if hits:
+            return "semantic", hits
+    except (SearchError, sqlite3.Error):
         pass
     rows = conn.execute("""
         select other.claim_id, count(*) as shared
