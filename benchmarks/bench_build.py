@@ -23,16 +23,16 @@ import sys
 import time
 from pathlib import Path
 
-from common import OUT, ROOT, peak_rss_mb, real_db, report, timed
-
 import numpy as np
+from common import OUT, ROOT, peak_rss_mb, real_db, report, timed
 
 
 def throughput(n: int, rounds: int) -> None:
     """Alternate raw encode and build_search_artifacts rounds; best of each (the machine is shared)."""
+    from synthetic import make_database
+
     from search.build import build_search_artifacts, claim_texts
     from search.model import load_sentence_transformer, resolve_model
-    from synthetic import make_database
 
     db = OUT / f"syn-{n}.db"
     make_database(db, n, real_db())
@@ -56,18 +56,22 @@ def throughput(n: int, rounds: int) -> None:
         for step in (run_raw, run_ours) if i % 2 == 0 else (run_ours, run_raw):
             step()
     raw_s, ours_s = min(raw), min(ours)
-    report(f"Embedding throughput, {n} synthetic claims (embedded texts ~{np.mean([len(t) for t in texts]):.0f} chars), "
-           f"best of {rounds} rounds, alternating order", [
-        ("raw model.encode(batch_size=32)", f"{n / raw_s:,.1f} claims/s ({raw_s:.1f} s)"),
-        ("build_search_artifacts", f"{n / ours_s:,.1f} claims/s ({ours_s:.1f} s, incl. hashing, DB writes, index)"),
-        ("ratio (ours / raw)", f"{raw_s / ours_s:.2f}x  (goal >= 0.9x)"),
-    ])  # fmt: skip
+    report(
+        f"Embedding throughput, {n} synthetic claims (embedded texts ~{np.mean([len(t) for t in texts]):.0f} chars), "
+        f"best of {rounds} rounds, alternating order",
+        [
+            ("raw model.encode(batch_size=32)", f"{n / raw_s:,.1f} claims/s ({raw_s:.1f} s)"),
+            ("build_search_artifacts", f"{n / ours_s:,.1f} claims/s ({ours_s:.1f} s, incl. hashing, DB writes, index)"),
+            ("ratio (ours / raw)", f"{raw_s / ours_s:.2f}x  (goal >= 0.9x)"),
+        ],
+    )
 
 
 def base_database(n: int) -> Path:
     """A synthetic KB of n claims with real embeddings (cached: embedding 10k texts takes minutes)."""
-    from search.build import build_search_artifacts
     from synthetic import make_database
+
+    from search.build import build_search_artifacts
 
     db = OUT / f"syn-{n}.db"
     fingerprint = Path(str(db) + ".faiss.json")
@@ -102,22 +106,25 @@ def main() -> None:
     with sqlite3.connect(fresh) as conn:
         conn.execute("drop table embeddings")
     code = (
-        "import sys, time; sys.path.insert(0, %r); t0 = time.perf_counter();"
+        "import sys, time; sys.path.insert(0, {!r}); t0 = time.perf_counter();"
         "from search.build import build_search_artifacts;"
-        "s = build_search_artifacts(%r, %r, previous_db=%r, progress=False);"
+        "s = build_search_artifacts({!r}, {!r}, previous_db={!r}, progress=False);"
         "print(time.perf_counter() - t0, s['embedded'], s['reused'], 'torch' in sys.modules)"
-    ) % (str(ROOT), str(fresh), str(fresh) + ".faiss", str(db))
+    ).format(str(ROOT), str(fresh), str(fresh) + ".faiss", str(db))
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     wall = time.perf_counter() - start
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], check=True)
     bare = time.perf_counter() - start
-    report(f"Rebuild with nothing changed, {n} claims", [
-        ("build_search_artifacts (in process)", f"{float(out[0]):.2f} s  (goal <= 2 s)"),
-        ("whole process", f"{wall:.2f} s wall; bare `python -c pass` {bare:.2f} s"),
-        ("embedded / reused", f"{out[1]} / {out[2]}; torch imported: {out[3]}"),
-    ])  # fmt: skip
+    report(
+        f"Rebuild with nothing changed, {n} claims",
+        [
+            ("build_search_artifacts (in process)", f"{float(out[0]):.2f} s  (goal <= 2 s)"),
+            ("whole process", f"{wall:.2f} s wall; bare `python -c pass` {bare:.2f} s"),
+            ("embedded / reused", f"{out[1]} / {out[2]}; torch imported: {out[3]}"),
+        ],
+    )
     report("Peak memory", [("this benchmark process", f"{peak_rss_mb():,.0f} MB")])
 
 

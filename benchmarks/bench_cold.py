@@ -24,8 +24,10 @@ print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).
 
 
 def measure(cmd: list[str], runs: int) -> tuple[float, float]:
-    results = [subprocess.run([sys.executable, "-c", PROBE, *cmd], capture_output=True, text=True, check=True).stdout.split()
-               for _ in range(runs)]  # fmt: skip
+    results = [
+        subprocess.run([sys.executable, "-c", PROBE, *cmd], capture_output=True, text=True, check=True).stdout.split()
+        for _ in range(runs)
+    ]
     return statistics.median(float(r[0]) for r in results), max(float(r[1]) for r in results)
 
 
@@ -38,9 +40,26 @@ def main() -> None:
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
         'python -c "import sentence_transformers"': [sys.executable, "-c", "import sentence_transformers"],
-        "kb search QUERY --json -k 3 (hybrid)": [kb, "search", "evidence for compassion in diabetes care", "--db", str(db), "--json", "-k", "3"],
-        "kb search QUERY --mode keyword": [kb, "search", "evidence for compassion in diabetes care", "--db", str(db), "--mode", "keyword"],
-    }  # fmt: skip
+        "kb search QUERY --json -k 3 (hybrid)": [
+            kb,
+            "search",
+            "evidence for compassion in diabetes care",
+            "--db",
+            str(db),
+            "--json",
+            "-k",
+            "3",
+        ],
+        "kb search QUERY --mode keyword": [
+            kb,
+            "search",
+            "evidence for compassion in diabetes care",
+            "--db",
+            str(db),
+            "--mode",
+            "keyword",
+        ],
+    }
     rows = []
     timings = {}
     for label, cmd in commands.items():

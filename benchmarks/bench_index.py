@@ -13,9 +13,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from common import OUT, eval_queries, percentiles, report
-
 import numpy as np
+from common import OUT, eval_queries, percentiles, report
 
 
 def latency(index, queries, k=10, repeat=3):
@@ -39,9 +38,10 @@ def main() -> None:
     parser.add_argument("--types", nargs="+", default=["flat", "hnsw", "ivf"])
     args = parser.parse_args()
 
+    from synthetic import derived_vectors
+
     from search.index import build_index
     from search.model import query_encoder, resolve_model
-    from synthetic import derived_vectors
 
     base = np.load(OUT / "base-10000.npy")
     queries = query_encoder(resolve_model(None).location).encode(eval_queries())
@@ -55,8 +55,13 @@ def main() -> None:
             index = exact if kind == "flat" else build_index(data, kind)
             built = time.perf_counter() - start
             lat = latency(index, queries)
-            rows.append((f"{n:>9,} {kind:<5}", f"p50 {lat['p50']:6.2f} ms  p95 {lat['p95']:6.2f} ms  "
-                         f"recall@10 {recall(index, queries, exact_ids):.3f}  build {built:6.1f} s"))  # fmt: skip
+            rows.append(
+                (
+                    f"{n:>9,} {kind:<5}",
+                    f"p50 {lat['p50']:6.2f} ms  p95 {lat['p95']:6.2f} ms  "
+                    f"recall@10 {recall(index, queries, exact_ids):.3f}  build {built:6.1f} s",
+                )
+            )
             print(rows[-1][0], rows[-1][1], flush=True)
     report("Index type by size (single query, k=10, 2 cores)", rows)
 

@@ -18,14 +18,14 @@ import argparse
 import json
 import sqlite3
 
-from common import OUT, eval_queries, peak_rss_mb, percentiles, real_db, report, timed
-
 import numpy as np
+from common import OUT, eval_queries, peak_rss_mb, percentiles, real_db, report, timed
 
 
 def prepare(n: int) -> str:
-    from search.build import build_search_artifacts
     from synthetic import derive_embeddings, make_database
+
+    from search.build import build_search_artifacts
 
     db = OUT / f"q-{n}.db"
     fingerprint = OUT / f"q-{n}.db.faiss.json"
@@ -65,10 +65,13 @@ def main() -> None:
             ours[q] = min(ours.get(q, 1e9), timed(encoder.encode, [q])[0])
     raw_p = percentiles(raw)
     enc_p = percentiles(list(ours.values()))
-    report("Baselines (same run, one query at a time)", [
-        ("raw sentence-transformers model.encode", f"p50 {raw_p['p50']:.1f} ms  p95 {raw_p['p95']:.1f} ms"),
-        ("query encoder used by search (NumPy)", f"p50 {enc_p['p50']:.1f} ms  p95 {enc_p['p95']:.1f} ms"),
-    ])  # fmt: skip
+    report(
+        "Baselines (same run, one query at a time)",
+        [
+            ("raw sentence-transformers model.encode", f"p50 {raw_p['p50']:.1f} ms  p95 {raw_p['p95']:.1f} ms"),
+            ("query encoder used by search (NumPy)", f"p50 {enc_p['p50']:.1f} ms  p95 {enc_p['p95']:.1f} ms"),
+        ],
+    )
 
     for n in args.sizes:
         db = prepare(n)
@@ -83,8 +86,13 @@ def main() -> None:
                     retrieval.append(max(0.0, seconds - (ours[q] if mode != "keyword" else 0.0)))
             t, r = percentiles(total), percentiles(retrieval)
             ratio = t["p50"] / raw_p["p50"]
-            rows.append((f"{mode}", f"p50 {t['p50']:7.1f} ms  p95 {t['p95']:7.1f} ms  ({ratio:.2f}x raw encode)  "
-                                    f"retrieval p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms"))  # fmt: skip
+            rows.append(
+                (
+                    f"{mode}",
+                    f"p50 {t['p50']:7.1f} ms  p95 {t['p95']:7.1f} ms  ({ratio:.2f}x raw encode)  "
+                    f"retrieval p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms",
+                )
+            )
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         index = load_index(conn, db)
         rows.append(("index", f"{index.fingerprint['index_type']}, {index.count:,} vectors"))

@@ -1,6 +1,6 @@
 """The evaluation table (hit@1, hit@3, MRR per mode and split) on the real KB.
 
-    .venv/bin/python benchmarks/eval_table.py      # same numbers as `kb eval --db build/kb.db`
+.venv/bin/python benchmarks/eval_table.py      # same numbers as `kb eval --db build/kb.db`
 """
 
 from __future__ import annotations

@@ -197,14 +197,20 @@ def main() -> None:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=10)
-    report.update({
-        "url": f"http://{host}:{port}/-/search.json",
-        "server": "external" if args.url else f"kb serve ({'access log on' if args.access_log else 'no access log'})",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "goal": "p50 <= 30 ms, 0 errors",
-        "goal_met": bool(report["p50_ms"] is not None and report["p50_ms"] <= 30 and report["errors"] == 0),
-    })  # fmt: skip
-    name = "load_search_json" + ("_unique" if args.unique else "") + ("_access_log" if args.access_log else "") + ".json"
+    report.update(
+        {
+            "url": f"http://{host}:{port}/-/search.json",
+            "server": "external"
+            if args.url
+            else f"kb serve ({'access log on' if args.access_log else 'no access log'})",
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "goal": "p50 <= 30 ms, 0 errors",
+            "goal_met": bool(report["p50_ms"] is not None and report["p50_ms"] <= 30 and report["errors"] == 0),
+        }
+    )
+    name = (
+        "load_search_json" + ("_unique" if args.unique else "") + ("_access_log" if args.access_log else "") + ".json"
+    )
     (out / name).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
 

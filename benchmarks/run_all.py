@@ -23,8 +23,13 @@ def run(script: str, *args: str) -> None:
     out = HERE / "out" / (Path(script).stem + ".txt")
     out.parent.mkdir(exist_ok=True)
     with out.open("w") as log:
-        proc = subprocess.Popen([sys.executable, str(HERE / script), *args], cwd=HERE, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, str(HERE / script), *args],
+            cwd=HERE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for line in proc.stdout:
             if "Loading weights" in line:
                 continue

@@ -35,10 +35,34 @@ TEMPLATES = [
     "{Intervention} is associated with {outcome} among {population}, with {effect} reported.",
     "When leaders practise {intervention}, {population} report {effect} {outcome}.",
 ]
-EFFECTS = ["{n}% lower", "{n}% higher", "{n}% fewer", "{n}% more", "{n}% less likely", "odds ratio 0.{n}",
-           "a {n}% reduction in", "a {n}% increase in"]  # fmt: skip
-COUNTRIES = ["England", "Scotland", "Wales", "Canada", "the US", "Australia", "the Netherlands", "Germany",
-             "Sweden", "New Zealand", "Ireland", "Denmark", "Norway", "Japan", "Brazil", "Kenya"]  # fmt: skip
+EFFECTS = [
+    "{n}% lower",
+    "{n}% higher",
+    "{n}% fewer",
+    "{n}% more",
+    "{n}% less likely",
+    "odds ratio 0.{n}",
+    "a {n}% reduction in",
+    "a {n}% increase in",
+]
+COUNTRIES = [
+    "England",
+    "Scotland",
+    "Wales",
+    "Canada",
+    "the US",
+    "Australia",
+    "the Netherlands",
+    "Germany",
+    "Sweden",
+    "New Zealand",
+    "Ireland",
+    "Denmark",
+    "Norway",
+    "Japan",
+    "Brazil",
+    "Kenya",
+]
 DESIGNS = ["randomised trial", "cohort study", "cross-sectional survey", "systematic review", "cluster trial"]
 DESIGN_IDS = ["rct", "cohort", "cross_sectional", "systematic_review", "cluster_rct", None]
 KINDS = ["finding", "finding", "finding", "association", "framework", "context", "recommendation"]
@@ -75,26 +99,45 @@ def synthetic_claims(n: int, frags: dict, seed: int = 0):
         outcome = rng.choice(frags["outcome"])
         effect = rng.choice(EFFECTS).format(n=rng.randint(5, 95))
         statement = rng.choice(TEMPLATES).format(
-            population=population.lower(), intervention=intervention.lower(), Intervention=intervention[:1].upper()
-            + intervention[1:], outcome=outcome.lower(), effect=effect, country=rng.choice(COUNTRIES),
+            population=population.lower(),
+            intervention=intervention.lower(),
+            Intervention=intervention[:1].upper() + intervention[1:],
+            outcome=outcome.lower(),
+            effect=effect,
+            country=rng.choice(COUNTRIES),
             design=rng.choice(DESIGNS),
-        )  # fmt: skip
+        )
         pool = rng.choice(frags["keywords"]) or ["compassion"]
         keywords = rng.sample(pool, k=min(4, len(pool)))
         topics = rng.choice(frags["topics"]) or ["compassionate-care"]
         kind = rng.choice(KINDS)
         yield {
-            "id": f"syn-{i:07d}", "kind": kind, "statement": statement, "quote": statement,
-            "document_id": "synthetic", "char_start": 0, "char_end": len(statement), "line_start": 1, "line_end": 1,
-            "slide_number": 1, "slide_heading": "Synthetic", "population": population, "intervention": intervention,
-            "outcome": outcome, "effect_text": effect if kind == "finding" else None,
+            "id": f"syn-{i:07d}",
+            "kind": kind,
+            "statement": statement,
+            "quote": statement,
+            "document_id": "synthetic",
+            "char_start": 0,
+            "char_end": len(statement),
+            "line_start": 1,
+            "line_end": 1,
+            "slide_number": 1,
+            "slide_heading": "Synthetic",
+            "population": population,
+            "intervention": intervention,
+            "outcome": outcome,
+            "effect_text": effect if kind == "finding" else None,
             "effect_metric": "percent_change" if kind == "finding" else None,
             "effect_value": float(rng.randint(5, 95)) if kind == "finding" else None,
             "effect_direction": "decrease" if kind == "finding" else None,
-            "study_design": rng.choice(DESIGN_IDS), "certainty": rng.choice(["low", "moderate", "not_assessed"]),
-            "year": rng.randint(1995, 2024), "topics": json.dumps(topics), "keywords": json.dumps(keywords),
-            "context": f"{population} | {intervention} | {outcome}", "source_keys": "[]",
-        }  # fmt: skip
+            "study_design": rng.choice(DESIGN_IDS),
+            "certainty": rng.choice(["low", "moderate", "not_assessed"]),
+            "year": rng.randint(1995, 2024),
+            "topics": json.dumps(topics),
+            "keywords": json.dumps(keywords),
+            "context": f"{population} | {intervention} | {outcome}",
+            "source_keys": "[]",
+        }
 
 
 def make_database(path: str | Path, n: int, real_db: str | Path, seed: int = 0) -> Path:
@@ -124,8 +167,13 @@ def make_database(path: str | Path, n: int, real_db: str | Path, seed: int = 0) 
     return path
 
 
-def derived_vectors(base_vectors: np.ndarray, n: int, noise: float = 0.3, mix: float = 0.5, seed: int = 0,
-                    ) -> np.ndarray:  # fmt: skip
+def derived_vectors(
+    base_vectors: np.ndarray,
+    n: int,
+    noise: float = 0.3,
+    mix: float = 0.5,
+    seed: int = 0,
+) -> np.ndarray:
     """n unit vectors derived from real ones: a real vector, plus `mix` times another, plus Gaussian noise.
 
     Mixing two real claim vectors mimics a claim that combines two claims'
@@ -147,8 +195,14 @@ def derived_vectors(base_vectors: np.ndarray, n: int, noise: float = 0.3, mix: f
     return out
 
 
-def derive_embeddings(path: str | Path, base_vectors: np.ndarray, noise: float = 0.3, mix: float = 0.5, seed: int = 0,
-                      model: str = "all-MiniLM-L6-v2") -> None:  # fmt: skip
+def derive_embeddings(
+    path: str | Path,
+    base_vectors: np.ndarray,
+    noise: float = 0.3,
+    mix: float = 0.5,
+    seed: int = 0,
+    model: str = "all-MiniLM-L6-v2",
+) -> None:
     """Fill the embeddings table with real vectors plus noise (see module docstring)."""
     from search import embeddings as emb
     from search.build import claim_texts

@@ -55,8 +55,13 @@ def main() -> None:
     parser.add_argument("--queries", default=None)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--recipes", nargs="*", default=None, help="Only these embedded-text recipes.")
-    parser.add_argument("--show", nargs=5, default=None, metavar=("RECIPE", "KW", "K", "W", "SCALED"),
-                        help="Also print one configuration's scores.")
+    parser.add_argument(
+        "--show",
+        nargs=5,
+        default=None,
+        metavar=("RECIPE", "KW", "K", "W", "SCALED"),
+        help="Also print one configuration's scores.",
+    )
     args = parser.parse_args()
     queries = load_queries(args.queries)
     conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
@@ -92,18 +97,26 @@ def main() -> None:
     grid = itertools.product(recipes, keyword, (5, 10, 20, 60), (0.2, 0.3, 0.5, 0.7, 1.0), (False, True))
     for recipe, kw_key, rrf_k, w_kw, scaled in grid:
         fused = [
-            [c for c, _, _ in reciprocal_rank_fusion(
-                {"keyword": kw, "semantic": sem}, {"keyword": w_kw * (ov if scaled else 1.0), "semantic": 1.0}, rrf_k)]
+            [
+                c
+                for c, _, _ in reciprocal_rank_fusion(
+                    {"keyword": kw, "semantic": sem},
+                    {"keyword": w_kw * (ov if scaled else 1.0), "semantic": 1.0},
+                    rrf_k,
+                )
+            ]
             for kw, sem, ov in zip(keyword[kw_key], semantic[recipe], overlap)
-        ]  # fmt: skip
+        ]
         s = score(fused, queries)
         t = s["tune"]
         rows.append(((t["hit@3"], t["mrr"], t["hit@1"]), recipe, kw_key, rrf_k, w_kw, scaled, s))
     rows.sort(key=lambda r: r[0], reverse=True)
     print(f"\nhybrid, best {args.top} on tune (hit@1 hit@3 MRR): tune | heldout")
     for _, recipe, kw_key, rrf_k, w_kw, scaled, s in rows[: args.top]:
-        print(f"  {recipe:<30} {'/'.join(kw_key):<27} k={rrf_k:<3} w_kw={w_kw:<4} overlap={'yes' if scaled else 'no ':<3} "
-              f"{fmt(s['tune'])} | {fmt(s['heldout'])}")
+        print(
+            f"  {recipe:<30} {'/'.join(kw_key):<27} k={rrf_k:<3} w_kw={w_kw:<4} overlap={'yes' if scaled else 'no ':<3} "
+            f"{fmt(s['tune'])} | {fmt(s['heldout'])}"
+        )
     if args.show:
         for _, recipe, kw_key, rrf_k, w_kw, scaled, s in rows:
             if [recipe, "/".join(kw_key), str(rrf_k), str(w_kw), str(scaled)] == args.show:

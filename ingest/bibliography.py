@@ -257,7 +257,13 @@ def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
 def _validate_source(source: Source, path: Path, problems: Problems) -> None:
     f = source.fields
     if source.entry_type not in REQUIRED:
-        problems.add(path, source.line, "entry_type", f"unsupported entry type @{source.entry_type} (supported: {', '.join(sorted(REQUIRED))})", record=source.key)
+        problems.add(
+            path,
+            source.line,
+            "entry_type",
+            f"unsupported entry type @{source.entry_type} (supported: {', '.join(sorted(REQUIRED))})",
+            record=source.key,
+        )
         return
     have = set(f) | ({"author"} if source.authors else set()) | ({"editor"} if source.editors else set())
     for name in REQUIRED[source.entry_type]:
@@ -265,19 +271,31 @@ def _validate_source(source: Source, path: Path, problems: Problems) -> None:
             # A book may be credited to its editors rather than authors.
             if name == "author" and source.entry_type == "book" and source.editors:
                 continue
-            problems.add(path, source.line, name, f"required field for @{source.entry_type} is missing", record=source.key)
+            problems.add(
+                path, source.line, name, f"required field for @{source.entry_type} is missing", record=source.key
+            )
     if source.entry_type in ("techreport", "report") and not source.authors and "institution" not in f:
-        problems.add(path, source.line, "author", f"a @{source.entry_type} needs an author or an institution", record=source.key)
+        problems.add(
+            path, source.line, "author", f"a @{source.entry_type} needs an author or an institution", record=source.key
+        )
     if source.entry_type == "book" and not source.authors and not source.editors:
         problems.add(path, source.line, "author", "a @book needs an author or an editor", record=source.key)
     if "doi" in f and not DOI_RE.match(f["doi"]):
-        problems.add(path, source.line, "doi", f"{f['doi']!r} is not a bare DOI like 10.1000/xyz (no https://doi.org/ prefix)", record=source.key)
+        problems.add(
+            path,
+            source.line,
+            "doi",
+            f"{f['doi']!r} is not a bare DOI like 10.1000/xyz (no https://doi.org/ prefix)",
+            record=source.key,
+        )
     if "url" in f and not re.match(r"^https?://\S+$", f["url"]):
         problems.add(path, source.line, "url", f"{f['url']!r} is not an http(s) URL", record=source.key)
     if "year" in f and not re.fullmatch(r"\d{4}", f["year"]):
         problems.add(path, source.line, "year", f"{f['year']!r} is not a four-digit year", record=source.key)
     if "pages" in f and not re.fullmatch(r"[A-Za-z]?\d+(?:\s*(?:-|--|–)\s*[A-Za-z]?\d+)?", f["pages"]):
-        problems.add(path, source.line, "pages", f"{f['pages']!r} is not a page or page range like 365--380", record=source.key)
+        problems.add(
+            path, source.line, "pages", f"{f['pages']!r} is not a page or page range like 365--380", record=source.key
+        )
     source.missing = [name for name in RECOMMENDED.get(source.entry_type, ()) if name not in have]
     if source.entry_type == "misc" and "url" not in f:
         source.missing.append("venue (journal or publisher)")

@@ -118,17 +118,34 @@ def write_database(kb: KnowledgeBase, path: Path) -> dict[str, int]:
 
 def _insert_documents(db, kb: KnowledgeBase) -> None:
     for doc in kb.documents.values():
-        db["documents"].insert({
-            "id": doc.id, "title": doc.title, "author": doc.author, "kind": doc.kind,
-            "year": doc.year, "url": doc.url, "path": str(doc.path.relative_to(kb.root)) if doc.path.is_relative_to(kb.root) else str(doc.path),
-            "sha256": doc.sha256, "text": doc.text, "n_chars": len(doc.text), "n_lines": doc.n_lines,
-            "note": doc.note,
-        })  # fmt: skip
+        db["documents"].insert(
+            {
+                "id": doc.id,
+                "title": doc.title,
+                "author": doc.author,
+                "kind": doc.kind,
+                "year": doc.year,
+                "url": doc.url,
+                "path": str(doc.path.relative_to(kb.root)) if doc.path.is_relative_to(kb.root) else str(doc.path),
+                "sha256": doc.sha256,
+                "text": doc.text,
+                "n_chars": len(doc.text),
+                "n_lines": doc.n_lines,
+                "note": doc.note,
+            }
+        )
         db["slides"].insert_all(
-            {"document_id": doc.id, "number": s.number, "heading": s.heading, "line_start": s.line_start,
-             "line_end": s.line_end, "char_start": s.char_start, "char_end": s.char_end}
+            {
+                "document_id": doc.id,
+                "number": s.number,
+                "heading": s.heading,
+                "line_start": s.line_start,
+                "line_end": s.line_end,
+                "char_start": s.char_start,
+                "char_end": s.char_end,
+            }
             for s in doc.slides
-        )  # fmt: skip
+        )
 
 
 def _insert_topics(db, kb: KnowledgeBase) -> None:
@@ -155,30 +172,48 @@ def _insert_sources(db, kb: KnowledgeBase, in_text) -> None:
     links = []
     for source in kb.sources.values():
         f = source.fields
-        db["sources"].insert({
-            "key": source.key, "entry_type": source.entry_type, "csl_type": source.csl_type,
-            "title": f.get("title"), "container_title": f.get("journal") or f.get("booktitle"),
-            "year": source.year, "volume": f.get("volume"), "issue": f.get("number"),
-            "pages": f.get("pages"), "publisher": f.get("publisher"), "publisher_place": f.get("address"),
-            "edition": f.get("edition"), "doi": f.get("doi"), "url": f.get("url"), "isbn": f.get("isbn"),
-            "institution": f.get("institution"), "note": f.get("note"),
-            "authors_display": _people_display(source.authors),
-            "editors_display": _people_display(source.editors),
-            "citation_short": in_text.cite([source.key]),
-            "citation_narrative": "{} ({})".format(*in_text.parts(source.key)).replace(" & ", " and "),
-            "bibtex": source.raw_bibtex, "csl_json": csl_json(source),
-            "missing_fields": json.dumps(source.missing), "bib_line": source.line,
-        })  # fmt: skip
+        db["sources"].insert(
+            {
+                "key": source.key,
+                "entry_type": source.entry_type,
+                "csl_type": source.csl_type,
+                "title": f.get("title"),
+                "container_title": f.get("journal") or f.get("booktitle"),
+                "year": source.year,
+                "volume": f.get("volume"),
+                "issue": f.get("number"),
+                "pages": f.get("pages"),
+                "publisher": f.get("publisher"),
+                "publisher_place": f.get("address"),
+                "edition": f.get("edition"),
+                "doi": f.get("doi"),
+                "url": f.get("url"),
+                "isbn": f.get("isbn"),
+                "institution": f.get("institution"),
+                "note": f.get("note"),
+                "authors_display": _people_display(source.authors),
+                "editors_display": _people_display(source.editors),
+                "citation_short": in_text.cite([source.key]),
+                "citation_narrative": "{} ({})".format(*in_text.parts(source.key)).replace(" & ", " and "),
+                "bibtex": source.raw_bibtex,
+                "csl_json": csl_json(source),
+                "missing_fields": json.dumps(source.missing),
+                "bib_line": source.line,
+            }
+        )
         for role, people in (("author", source.authors), ("editor", source.editors)):
             for position, person in enumerate(people, 1):
                 known = authors.get(person.slug)
                 if known is None or len(person.given or "") > len(known["given"] or ""):
                     authors[person.slug] = {
-                        "slug": person.slug, "family": person.family, "given": person.given,
-                        "literal": person.literal, "display": person.display,
-                    }  # fmt: skip
+                        "slug": person.slug,
+                        "family": person.family,
+                        "given": person.given,
+                        "literal": person.literal,
+                        "display": person.display,
+                    }
                 links.append((source.key, person.slug, role, position))
-    for i, (slug, author) in enumerate(sorted(authors.items()), 1):
+    for i, (_slug, author) in enumerate(sorted(authors.items()), 1):
         author["id"] = i
         db["authors"].insert(author)
     db["source_authors"].insert_all(
@@ -208,37 +243,61 @@ def _insert_claims(db, kb: KnowledgeBase, in_text) -> None:
         effect, source_effect = claim.effect, claim.source_effect
         topic_labels = [kb.topics[t].label for t in claim.topics]
         items_text = "\n".join(f"{i['label']}: {i['detail']}" if i.get("detail") else i["label"] for i in claim.items)
-        context = " | ".join(filter(None, [
-            *(claim.pico.get(k) for k in ("population", "setting", "intervention", "comparator", "outcome")),
-            claim.slide_heading, ", ".join(topic_labels), effect.text if effect else None,
-        ]))  # fmt: skip
-        db["claims"].insert({
-            "id": claim.id, "kind": claim.kind, "statement": claim.statement, "quote": claim.quote,
-            "document_id": claim.document_id, "char_start": claim.char_start, "char_end": claim.char_end,
-            "line_start": claim.line_start, "line_end": doc.line_of(max(claim.char_end - 1, claim.char_start)),
-            "slide_number": slide.number if slide else None, "slide_heading": claim.slide_heading,
-            **{k: claim.pico.get(k) for k in ("population", "setting", "intervention", "comparator", "outcome")},
-            "effect_text": effect.text if effect else None,
-            "effect_metric": effect.metric if effect else None,
-            "effect_value": effect.value if effect else None,
-            "effect_direction": effect.direction if effect else None,
-            "source_effect_text": source_effect.text if source_effect else None,
-            "source_effect_metric": source_effect.metric if source_effect else None,
-            "source_effect_value": source_effect.value if source_effect else None,
-            "source_effect_direction": source_effect.direction if source_effect else None,
-            "source_effect_source": source_effect.source if source_effect else None,
-            "source_effect_location": source_effect.location if source_effect else None,
-            "effect_status": _effect_status(claim), "discrepancy": claim.discrepancy,
-            "study_design": claim.study.get("design"), "n_studies": claim.study.get("n_studies"),
-            "n_participants": claim.study.get("n_participants"), "country": claim.study.get("country"),
-            "certainty": claim.certainty, "certainty_note": claim.certainty_note,
-            "year": min(years) if years else None,
-            "topics": json.dumps(claim.topics), "keywords": json.dumps(claim.keywords, ensure_ascii=False),
-            "items_text": items_text or None, "context": context,
-            "citations": in_text.cite([s.key for s in backing]) or None, "source_keys": json.dumps([s.key for s in backing]),
-            "notes": claim.notes, "record_file": str(Path(claim.file).resolve().relative_to(kb.root.resolve())),
-            "record_line": claim.line,
-        })  # fmt: skip
+        context = " | ".join(
+            filter(
+                None,
+                [
+                    *(claim.pico.get(k) for k in ("population", "setting", "intervention", "comparator", "outcome")),
+                    claim.slide_heading,
+                    ", ".join(topic_labels),
+                    effect.text if effect else None,
+                ],
+            )
+        )
+        db["claims"].insert(
+            {
+                "id": claim.id,
+                "kind": claim.kind,
+                "statement": claim.statement,
+                "quote": claim.quote,
+                "document_id": claim.document_id,
+                "char_start": claim.char_start,
+                "char_end": claim.char_end,
+                "line_start": claim.line_start,
+                "line_end": doc.line_of(max(claim.char_end - 1, claim.char_start)),
+                "slide_number": slide.number if slide else None,
+                "slide_heading": claim.slide_heading,
+                **{k: claim.pico.get(k) for k in ("population", "setting", "intervention", "comparator", "outcome")},
+                "effect_text": effect.text if effect else None,
+                "effect_metric": effect.metric if effect else None,
+                "effect_value": effect.value if effect else None,
+                "effect_direction": effect.direction if effect else None,
+                "source_effect_text": source_effect.text if source_effect else None,
+                "source_effect_metric": source_effect.metric if source_effect else None,
+                "source_effect_value": source_effect.value if source_effect else None,
+                "source_effect_direction": source_effect.direction if source_effect else None,
+                "source_effect_source": source_effect.source if source_effect else None,
+                "source_effect_location": source_effect.location if source_effect else None,
+                "effect_status": _effect_status(claim),
+                "discrepancy": claim.discrepancy,
+                "study_design": claim.study.get("design"),
+                "n_studies": claim.study.get("n_studies"),
+                "n_participants": claim.study.get("n_participants"),
+                "country": claim.study.get("country"),
+                "certainty": claim.certainty,
+                "certainty_note": claim.certainty_note,
+                "year": min(years) if years else None,
+                "topics": json.dumps(claim.topics),
+                "keywords": json.dumps(claim.keywords, ensure_ascii=False),
+                "items_text": items_text or None,
+                "context": context,
+                "citations": in_text.cite([s.key for s in backing]) or None,
+                "source_keys": json.dumps([s.key for s in backing]),
+                "notes": claim.notes,
+                "record_file": str(Path(claim.file).resolve().relative_to(kb.root.resolve())),
+                "record_line": claim.line,
+            }
+        )
     for claim in kb.claims:
         db["claim_items"].insert_all(
             {"claim_id": claim.id, "position": i, "label": item["label"], "detail": item.get("detail")}
@@ -246,10 +305,16 @@ def _insert_claims(db, kb: KnowledgeBase, in_text) -> None:
         )
         db["claim_topics"].insert_all({"claim_id": claim.id, "topic_id": t} for t in claim.topics)
         db["claim_sources"].insert_all(
-            {"claim_id": claim.id, "source_key": link.key, "role": link.role, "confidence": link.confidence,
-             "locator": link.locator, "note": link.note}
+            {
+                "claim_id": claim.id,
+                "source_key": link.key,
+                "role": link.role,
+                "confidence": link.confidence,
+                "locator": link.locator,
+                "note": link.note,
+            }
             for link in claim.sources
-        )  # fmt: skip
+        )
         db["claim_relations"].insert_all(
             {"from_claim": claim.id, "relation": rel.relation, "to_claim": rel.target, "note": rel.note}
             for rel in claim.relations
@@ -259,4 +324,6 @@ def _insert_claims(db, kb: KnowledgeBase, in_text) -> None:
 def _update_counts(db) -> None:
     db.execute("update topics set n_claims = (select count(*) from claim_topics where topic_id = topics.id)")
     db.execute("update sources set n_claims = (select count(*) from claim_sources where source_key = sources.key)")
-    db.execute("update authors set n_works = (select count(distinct source_key) from source_authors where author_id = authors.id)")
+    db.execute(
+        "update authors set n_works = (select count(distinct source_key) from source_authors where author_id = authors.id)"
+    )

@@ -26,10 +26,24 @@ from .yaml_lines import LineDict, YamlSyntaxError, load_yaml
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 CLAIM_FIELDS = {
-    "id", "kind", "statement", "quote", "topics", "keywords", "pico", "effect",
-    "source_effect", "discrepancy", "study", "certainty", "certainty_note",
-    "sources", "items", "relations", "notes",
-}  # fmt: skip
+    "id",
+    "kind",
+    "statement",
+    "quote",
+    "topics",
+    "keywords",
+    "pico",
+    "effect",
+    "source_effect",
+    "discrepancy",
+    "study",
+    "certainty",
+    "certainty_note",
+    "sources",
+    "items",
+    "relations",
+    "notes",
+}
 REQUIRED_FIELDS = ("id", "kind", "statement", "quote", "topics", "certainty", "sources")
 QUOTE_FIELDS = {"text", "start", "end", "line", "slide"}
 PICO_FIELDS = {"population", "setting", "intervention", "comparator", "outcome"}
@@ -110,7 +124,9 @@ class _Checker:
     def unknown(self, mapping: LineDict, allowed: set, prefix: str = "") -> None:
         for key in mapping:
             if key not in allowed:
-                self.add(mapping.line_of(key), prefix + str(key), f"unknown field (allowed: {', '.join(sorted(allowed))})")
+                self.add(
+                    mapping.line_of(key), prefix + str(key), f"unknown field (allowed: {', '.join(sorted(allowed))})"
+                )
 
     def string(self, mapping: LineDict, key: str, prefix: str = "", required=False) -> str | None:
         value = mapping.get(key)
@@ -201,7 +217,12 @@ def load_claim_files(root: Path, problems: Problems) -> list[tuple[Path, str | N
         good = []
         for record in records:
             if not isinstance(record, LineDict):
-                problems.add(path, getattr(records, "line", None), "claims", f"each claim must be a mapping, got {_describe(record)}")
+                problems.add(
+                    path,
+                    getattr(records, "line", None),
+                    "claims",
+                    f"each claim must be a mapping, got {_describe(record)}",
+                )
                 continue
             good.append(record)
         loaded.append((path, document, good))
@@ -271,13 +292,24 @@ def parse_claim(raw: LineDict, file: Path, document_id: str, problems: Problems)
         confidence = check.choice(link, "confidence", CONFIDENCE, "sources.", required=True)
         if key and role and confidence:
             sources.append(
-                SourceLink(key, role, confidence, check.string(link, "locator", "sources."), check.string(link, "note", "sources."), link.line)
+                SourceLink(
+                    key,
+                    role,
+                    confidence,
+                    check.string(link, "locator", "sources."),
+                    check.string(link, "note", "sources."),
+                    link.line,
+                )
             )
 
     items = []
     for item in check.sequence(raw, "items") or []:
         if not isinstance(item, LineDict):
-            check.add(raw.line_of("items"), "items", f"each item must be a mapping with label and detail, got {_describe(item)}")
+            check.add(
+                raw.line_of("items"),
+                "items",
+                f"each item must be a mapping with label and detail, got {_describe(item)}",
+            )
             continue
         check.unknown(item, ITEM_FIELDS, "items.")
         label = check.string(item, "label", "items.", required=True)
@@ -295,7 +327,12 @@ def parse_claim(raw: LineDict, file: Path, document_id: str, problems: Problems)
         if relation and target:
             relations.append(Relation(relation, target, check.string(rel, "note", "relations."), rel.line))
 
-    if len(problems.items) > before or None in (claim_id, kind, statement, certainty, topics) or quote is None or None in q.values():
+    if (
+        len(problems.items) > before
+        or None in (claim_id, kind, statement, certainty, topics)
+        or quote is None
+        or None in q.values()
+    ):
         return None
     return Claim(
         id=claim_id,
@@ -364,7 +401,11 @@ def _effect(check: _Checker, raw: LineDict, key: str, allowed: set) -> EffectSiz
         return None
     problem = direction_problem(metric, value, direction)
     if problem:
-        check.add(mapping.line_of("direction") if "direction" in mapping else mapping.line, key + ".direction", f"direction contradicts value: {problem}")
+        check.add(
+            mapping.line_of("direction") if "direction" in mapping else mapping.line,
+            key + ".direction",
+            f"direction contradicts value: {problem}",
+        )
         return None
     source = check.string(mapping, "source", key + ".") if "source" in allowed else None
     location = check.string(mapping, "location", key + ".") if "location" in allowed else None

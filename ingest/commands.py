@@ -54,12 +54,15 @@ def check(root, db_path):
 @root_option
 @db_option
 @click.option("--embed/--no-embed", default=True, show_default=True, help="Compute embeddings and the FAISS index.")
-@click.option("--model", envvar="KB_MODEL", default=None, help="sentence-transformers model name or path [env: KB_MODEL].")
+@click.option(
+    "--model", envvar="KB_MODEL", default=None, help="sentence-transformers model name or path [env: KB_MODEL]."
+)
 @click.option("--index-type", type=click.Choice(["auto", "flat", "hnsw", "ivf"]), default="auto", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def build(root, db_path, embed, model, index_type, quiet):
     """Build the database atomically: the old one stays intact if anything fails."""
-    from .build import BuildError, build as run_build
+    from .build import BuildError
+    from .build import build as run_build
 
     try:
         report = run_build(

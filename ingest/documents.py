@@ -107,7 +107,9 @@ def _load_document(meta_file: Path, problems: Problems) -> Document | None:
     if not ok:
         return None
     if meta["kind"] not in DOCUMENT_KINDS:
-        problems.add(meta_file, meta.line_of("kind"), "kind", f"{meta['kind']!r} is not one of {', '.join(DOCUMENT_KINDS)}")
+        problems.add(
+            meta_file, meta.line_of("kind"), "kind", f"{meta['kind']!r} is not one of {', '.join(DOCUMENT_KINDS)}"
+        )
 
     text_path = meta_file.with_name(meta.get("text_file") or (meta_file.stem + ".txt"))
     if not text_path.exists():

@@ -61,10 +61,23 @@ _NUM = r"[-−–]?\d+(?:[.,]\d+)?"
 _PCT = r"(?:%|\s?per\s?cent\b|\s?percent\b)"
 
 _WORD_NUMBERS = {
-    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "twice": 2, "double": 2, "doubled": 2, "triple": 3,
-    "tripled": 3, "half": 0.5, "halved": 0.5,
-}  # fmt: skip
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twice": 2,
+    "double": 2,
+    "doubled": 2,
+    "triple": 3,
+    "tripled": 3,
+    "half": 0.5,
+    "halved": 0.5,
+}
 
 
 def _num(text: str) -> float:
@@ -117,7 +130,12 @@ def _odds_ratio(m):
     return Effect("odds_ratio", v, _ratio_direction(v))
 
 
-@_pattern(r"(?:\b(?:[Rr]elative risk|[Rr]isk ratio|[Rr]ate ratio)\b|\b(?:RR|IRR)\b)\s*(?:[:=]|of|was|is)?\s*(?P<v>" + _NUM + r")", 0)
+@_pattern(
+    r"(?:\b(?:[Rr]elative risk|[Rr]isk ratio|[Rr]ate ratio)\b|\b(?:RR|IRR)\b)\s*(?:[:=]|of|was|is)?\s*(?P<v>"
+    + _NUM
+    + r")",
+    0,
+)
 def _risk_ratio(m):
     v = _num(m["v"])
     return Effect("risk_ratio", v, _ratio_direction(v))
@@ -180,18 +198,37 @@ def _percent_word(m):
     return Effect("percent_change", abs(v), direction)
 
 
-@_pattern(r"\b(?P<dir>" + UP_WORDS + "|" + DOWN_WORDS + r")\s+(?:by\s+)?(?:of\s+)?(?:about\s+|around\s+|~)?(?P<v>" + _NUM + r")" + _PCT)
+@_pattern(
+    r"\b(?P<dir>"
+    + UP_WORDS
+    + "|"
+    + DOWN_WORDS
+    + r")\s+(?:by\s+)?(?:of\s+)?(?:about\s+|around\s+|~)?(?P<v>"
+    + _NUM
+    + r")"
+    + _PCT
+)
 def _word_percent(m):
     # "reduced by 50%", "a reduction of 25%", "increased by 20%"
     return Effect("percent_change", abs(_num(m["v"])), _direction_from(m["dir"]))
 
 
-@_pattern(r"(?P<v>" + _NUM + r")" + _PCT + r"\s+(?P<dir>reduction|increase|decrease|rise|drop|fall|improvement|saving)\b")
+@_pattern(
+    r"(?P<v>" + _NUM + r")" + _PCT + r"\s+(?P<dir>reduction|increase|decrease|rise|drop|fall|improvement|saving)\b"
+)
 def _percent_noun(m):
     return Effect("percent_change", abs(_num(m["v"])), _direction_from(m["dir"]))
 
 
-@_pattern(r"(?P<v>" + _NUM + r"|two|three|four|five|six|seven|eight|nine|ten)[- ](?:fold|times)\s*(?P<dir>" + UP_WORDS + "|" + DOWN_WORDS + r")?")
+@_pattern(
+    r"(?P<v>"
+    + _NUM
+    + r"|two|three|four|five|six|seven|eight|nine|ten)[- ](?:fold|times)\s*(?P<dir>"
+    + UP_WORDS
+    + "|"
+    + DOWN_WORDS
+    + r")?"
+)
 def _fold(m):
     raw = m["v"].lower()
     v = float(_WORD_NUMBERS[raw]) if raw in _WORD_NUMBERS else _num(raw)
@@ -239,8 +276,7 @@ def direction_problem(metric: str, value: float | None, direction: str) -> str |
     elif metric in MAGNITUDE_METRICS:
         if value < 0:
             return (
-                f"{metric} stores a magnitude (the direction carries the sign); "
-                f"got {value} with direction {direction}"
+                f"{metric} stores a magnitude (the direction carries the sign); got {value} with direction {direction}"
             )
         if value == 0 and direction != "no_difference":
             return f"{metric} of 0 means no_difference, but direction is {direction}"

@@ -57,7 +57,11 @@ def load_topics(root: Path, problems: Problems) -> dict[str, Topic]:
         return {}
     topics: dict[str, Topic] = {}
     for entry in entries:
-        if not isinstance(entry, LineDict) or not isinstance(entry.get("id"), str) or not isinstance(entry.get("label"), str):
+        if (
+            not isinstance(entry, LineDict)
+            or not isinstance(entry.get("id"), str)
+            or not isinstance(entry.get("label"), str)
+        ):
             problems.add(path, getattr(entry, "line", None), "topics", "each topic needs a string id and label")
             continue
         if entry["id"] in topics:
@@ -72,13 +76,24 @@ def _load_claims(root: Path, documents: dict[str, Document], problems: Problems)
     seen: dict[str, tuple[Path, int]] = {}
     for path, document_id, records in load_claim_files(root, problems):
         if document_id is not None and document_id not in documents:
-            problems.add(path, 1, "document", f"unknown document {document_id!r} (known: {', '.join(sorted(documents)) or 'none'})")
+            problems.add(
+                path,
+                1,
+                "document",
+                f"unknown document {document_id!r} (known: {', '.join(sorted(documents)) or 'none'})",
+            )
         for raw in records:
             raw_id = raw.get("id")
             if isinstance(raw_id, str):
                 if raw_id in seen:
                     first_file, first_line = seen[raw_id]
-                    problems.add(path, raw.line_of("id"), "id", f"duplicate claim id {raw_id!r} (first defined at {problems.rel(first_file)}:{first_line})", record=raw_id)
+                    problems.add(
+                        path,
+                        raw.line_of("id"),
+                        "id",
+                        f"duplicate claim id {raw_id!r} (first defined at {problems.rel(first_file)}:{first_line})",
+                        record=raw_id,
+                    )
                     continue
                 seen[raw_id] = (path, raw.line_of("id"))
             claim = parse_claim(raw, path, document_id, problems)
@@ -91,13 +106,20 @@ def _cross_check(claims, documents, topics, sources, problems: Problems) -> None
     ids = {c.id for c in claims}
     for claim in claims:
         raw = claim.raw
-        add = lambda line, field, msg: problems.add(claim.file, line, field, msg, record=claim.id)  # noqa: E731
+
+        def add(line, field, msg, claim=claim):
+            problems.add(claim.file, line, field, msg, record=claim.id)
+
         doc = documents.get(claim.document_id)
         if doc is not None:
             _check_quote(claim, doc, raw, add)
         for topic in claim.topics:
             if topic not in topics:
-                add(raw.line_of("topics"), "topics", f"unknown topic {topic!r}; add it to evidence/topics.yaml or use one of: {', '.join(sorted(topics))}")
+                add(
+                    raw.line_of("topics"),
+                    "topics",
+                    f"unknown topic {topic!r}; add it to evidence/topics.yaml or use one of: {', '.join(sorted(topics))}",
+                )
         keys_seen = set()
         for link in claim.sources:
             if link.key not in sources:
@@ -113,10 +135,14 @@ def _cross_check(claims, documents, topics, sources, problems: Problems) -> None
             if se.source and se.source not in keys_seen:
                 add(line, "source_effect.source", f"{se.source!r} is not among this claim's sources")
             if claim.effect is not None and not claim.discrepancy and _effects_differ(claim.effect, se):
-                add(line, "discrepancy", (
-                    f"the deck says {claim.effect.metric} {claim.effect.value:g} ({claim.effect.direction}) but the source "
-                    f"reports {se.metric} {se.value:g} ({se.direction}); explain the difference in `discrepancy`"
-                ))
+                add(
+                    line,
+                    "discrepancy",
+                    (
+                        f"the deck says {claim.effect.metric} {claim.effect.value:g} ({claim.effect.direction}) but the source "
+                        f"reports {se.metric} {se.value:g} ({se.direction}); explain the difference in `discrepancy`"
+                    ),
+                )
         for rel in claim.relations:
             if rel.target not in ids:
                 add(rel.line, "relations.target", f"unknown claim id {rel.target!r}")
@@ -125,7 +151,11 @@ def _cross_check(claims, documents, topics, sources, problems: Problems) -> None
 
 
 def _effects_differ(deck, source) -> bool:
-    return (deck.metric, round(deck.value, 6), deck.direction) != (source.metric, round(source.value, 6), source.direction)
+    return (deck.metric, round(deck.value, 6), deck.direction) != (
+        source.metric,
+        round(source.value, 6),
+        source.direction,
+    )
 
 
 def _check_quote(claim: Claim, doc: Document, raw: LineDict, add) -> None:
@@ -134,18 +164,28 @@ def _check_quote(claim: Claim, doc: Document, raw: LineDict, add) -> None:
     if doc.text[start:end] != text:
         found = doc.text.find(text)
         if found == -1:
-            add(quote_map.line_of("text"), "quote.text", f"quote not found verbatim in document {doc.id!r}: {_preview(text)}")
+            add(
+                quote_map.line_of("text"),
+                "quote.text",
+                f"quote not found verbatim in document {doc.id!r}: {_preview(text)}",
+            )
         else:
-            add(quote_map.line_of("start"), "quote.start", (
-                f"quote is at offsets {found}-{found + len(text)} (line {doc.line_of(found)}), not {start}-{end}"
-            ))
+            add(
+                quote_map.line_of("start"),
+                "quote.start",
+                (f"quote is at offsets {found}-{found + len(text)} (line {doc.line_of(found)}), not {start}-{end}"),
+            )
         return
     line = doc.line_of(start)
     if line != claim.line_start:
         add(quote_map.line_of("line"), "quote.line", f"the quote starts on line {line}, not {claim.line_start}")
     slide = doc.slide_at_line(line)
     if slide is not None and slide.heading != claim.slide_heading:
-        add(quote_map.line_of("slide"), "quote.slide", f"the quote is on slide {slide.number} {slide.heading!r}, not {claim.slide_heading!r}")
+        add(
+            quote_map.line_of("slide"),
+            "quote.slide",
+            f"the quote is on slide {slide.number} {slide.heading!r}, not {claim.slide_heading!r}",
+        )
 
 
 def _preview(text: str, width: int = 60) -> str:

@@ -54,8 +54,7 @@ def load_metadata(path: Path | None, db_name: str) -> dict:
     databases = metadata.get("databases") or {}
     if METADATA_DATABASE_KEY in databases and db_name != METADATA_DATABASE_KEY:
         metadata = copy.deepcopy(metadata)
-        metadata["databases"] = {db_name: metadata["databases"].pop(METADATA_DATABASE_KEY),
-                                 **metadata["databases"]}  # fmt: skip
+        metadata["databases"] = {db_name: metadata["databases"].pop(METADATA_DATABASE_KEY), **metadata["databases"]}
     return metadata
 
 
@@ -120,7 +119,9 @@ def _check_port(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise click.ClickException(f"port {port} on {host} is already in use; pick another with --port") from None
+                raise click.ClickException(
+                    f"port {port} on {host} is already in use; pick another with --port"
+                ) from None
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
@@ -135,17 +136,41 @@ def _run(coro_factory):
 
 
 @click.command(name="serve")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
-              show_default=True, help="The built database (kb build).")  # fmt: skip
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to listen on. The default serves this machine only.")  # fmt: skip
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DB,
+    show_default=True,
+    help="The built database (kb build).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on. The default serves this machine only.",
+)
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--metadata", "metadata_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Datasette metadata (default: the project's metadata.json).")  # fmt: skip
-@click.option("--sql-time-limit-ms", type=click.IntRange(10, 60_000), default=SETTINGS["sql_time_limit_ms"],
-              show_default=True, help="Cancel any SQL query running longer than this.")  # fmt: skip
-@click.option("--access-log/--no-access-log", default=False, show_default=True,
-              help="Log every request (costs about a third of the server's throughput).")  # fmt: skip
+@click.option(
+    "--metadata",
+    "metadata_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Datasette metadata (default: the project's metadata.json).",
+)
+@click.option(
+    "--sql-time-limit-ms",
+    type=click.IntRange(10, 60_000),
+    default=SETTINGS["sql_time_limit_ms"],
+    show_default=True,
+    help="Cancel any SQL query running longer than this.",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log every request (costs about a third of the server's throughput).",
+)
 def serve(db_path, host, port, metadata_path, sql_time_limit_ms, access_log):
     """Serve the KB with Datasette: search, SQL, citation explorer and exports."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -166,5 +191,12 @@ def serve(db_path, host, port, metadata_path, sql_time_limit_ms, access_log):
     url = f"http://{shown_host}:{port}/"
     click.echo(f"Evidence KB: serving {db_path} at {url}  (search: {url}-/search)  Ctrl+C to stop.")
     sys.stdout.flush()
-    uvicorn.run(ds.app(), host=host, port=port, log_level="info" if access_log else "warning",
-                access_log=access_log, lifespan="on", workers=1)  # fmt: skip
+    uvicorn.run(
+        ds.app(),
+        host=host,
+        port=port,
+        log_level="info" if access_log else "warning",
+        access_log=access_log,
+        lifespan="on",
+        workers=1,
+    )

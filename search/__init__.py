@@ -20,6 +20,16 @@ from .results import Results, SearchResult
 from .retrieve import MODES, related, search
 
 __all__ = [
-    "search", "related", "SearchResult", "Results", "MODES", "SearchError", "InvalidQuery", "DatabaseNotFound",
-    "IndexUnavailable", "NoEmbeddings", "IndexMissing", "IndexStale",
-]  # fmt: skip
+    "search",
+    "related",
+    "SearchResult",
+    "Results",
+    "MODES",
+    "SearchError",
+    "InvalidQuery",
+    "DatabaseNotFound",
+    "IndexUnavailable",
+    "NoEmbeddings",
+    "IndexMissing",
+    "IndexStale",
+]

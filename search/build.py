@@ -92,7 +92,9 @@ def build_search_artifacts(
             emb.ensure_table(conn)
             # Only the current model's vectors for current claims: anything else is stale.
             conn.execute(f"delete from {emb.TABLE}")
-            emb.write_rows(conn, ((cid, spec.id, hashes[cid], reused.get(cid) or vectors[cid]) for cid in sorted(texts)))
+            emb.write_rows(
+                conn, ((cid, spec.id, hashes[cid], reused.get(cid) or vectors[cid]) for cid in sorted(texts))
+            )
         pairs, matrix = emb.read_matrix(conn, spec.id)
     finally:
         conn.close()

@@ -14,15 +14,21 @@ from .errors import InvalidQuery, SearchError
 from .retrieve import MODES
 
 db_option = click.option(
-    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
-    show_default=True, help="SQLite database file.",
-)  # fmt: skip
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DB,
+    show_default=True,
+    help="SQLite database file.",
+)
 
 
 def _format_effect(effect: dict | None) -> str | None:
     if not effect:
         return None
-    return effect.get("text") or (f"{effect.get('metric')} {effect.get('value')}" if effect.get("value") is not None else None)
+    return effect.get("text") or (
+        f"{effect.get('metric')} {effect.get('value')}" if effect.get("value") is not None else None
+    )
 
 
 def format_result(result: dict, width: int = 88) -> str:
@@ -42,12 +48,18 @@ def format_result(result: dict, width: int = 88) -> str:
     facts.append(result.get("citation") or "no source cited")
     lines.append(indent + " · ".join(facts))
     if result.get("discrepancy"):
-        lines += textwrap.wrap("Deck and source differ: " + result["discrepancy"], width=width,
-                               initial_indent=indent + "! ", subsequent_indent=indent + "  ")  # fmt: skip
+        lines += textwrap.wrap(
+            "Deck and source differ: " + result["discrepancy"],
+            width=width,
+            initial_indent=indent + "! ",
+            subsequent_indent=indent + "  ",
+        )
     loc = result["location"]
     where = []
     if loc.get("slide_number") is not None:
-        where.append(f"slide {loc['slide_number']}" + (f" “{loc['slide_heading']}”" if loc.get("slide_heading") else ""))
+        where.append(
+            f"slide {loc['slide_number']}" + (f" “{loc['slide_heading']}”" if loc.get("slide_heading") else "")
+        )
     if loc.get("line_start") is not None:
         if loc.get("line_end") in (None, loc["line_start"]):
             where.append(f"line {loc['line_start']}")
@@ -61,16 +73,24 @@ def format_result(result: dict, width: int = 88) -> str:
 @click.argument("query", nargs=-1)
 @db_option
 @click.option("-k", "--limit", "k", type=int, default=10, show_default=True, help="How many results.")
-@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True,
-              help="hybrid fuses keyword (FTS5 BM25) and semantic (FAISS) rankings.")  # fmt: skip
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="hybrid",
+    show_default=True,
+    help="hybrid fuses keyword (FTS5 BM25) and semantic (FAISS) rankings.",
+)
 @click.option("--topic", multiple=True, help="Only claims with this topic id (repeat for any of several).")
 @click.option("--kind", multiple=True, help="Only claims of this kind: finding, association, framework...")
 @click.option("--design", "study_design", multiple=True, help="Only this study design, e.g. rct.")
 @click.option("--has-effect", is_flag=True, default=None, help="Only claims that state an effect size.")
 @click.option("--year-min", type=int, default=None, help="Only claims whose sources date from this year on.")
 @click.option("--year-max", type=int, default=None, help="Only claims whose sources date up to this year.")
-@click.option("--model", default=None,
-              help="Check the index was built with this model (default: the model recorded in the index).")  # fmt: skip
+@click.option(
+    "--model",
+    default=None,
+    help="Check the index was built with this model (default: the model recorded in the index).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of result objects.")
 def search_command(query, db_path, k, mode, topic, kind, study_design, has_effect, year_min, year_max, model, as_json):
     """Search the evidence: kb search "do kind anaesthetists cut painkiller use"."""
@@ -79,9 +99,18 @@ def search_command(query, db_path, k, mode, topic, kind, study_design, has_effec
     text = " ".join(query)
     try:
         results = search(
-            db_path, text, k=k, mode=mode, model=model, topic=list(topic), kind=list(kind),
-            study_design=list(study_design), has_effect=has_effect, year_min=year_min, year_max=year_max,
-        )  # fmt: skip
+            db_path,
+            text,
+            k=k,
+            mode=mode,
+            model=model,
+            topic=list(topic),
+            kind=list(kind),
+            study_design=list(study_design),
+            has_effect=has_effect,
+            year_min=year_min,
+            year_max=year_max,
+        )
     except InvalidQuery as exc:
         raise click.UsageError(str(exc)) from None
     except SearchError as exc:
@@ -99,8 +128,13 @@ def search_command(query, db_path, k, mode, topic, kind, study_design, has_effec
 
 @click.command(name="eval")
 @db_option
-@click.option("--queries", "queries_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Labelled queries (default: evidence/eval/queries.yaml).")  # fmt: skip
+@click.option(
+    "--queries",
+    "queries_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Labelled queries (default: evidence/eval/queries.yaml).",
+)
 @click.option("--mode", "modes", type=click.Choice(MODES), multiple=True, help="Modes to evaluate (default: all).")
 @click.option("--misses", is_flag=True, help="Also list queries whose target is not in the top 3.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")

@@ -46,9 +46,10 @@ def ensure_table(conn: sqlite3.Connection) -> None:
 
 
 def table_exists(conn: sqlite3.Connection, schema: str = "main") -> bool:
-    return conn.execute(
-        f"select 1 from {schema}.sqlite_master where type = 'table' and name = ?", [TABLE]
-    ).fetchone() is not None
+    return (
+        conn.execute(f"select 1 from {schema}.sqlite_master where type = 'table' and name = ?", [TABLE]).fetchone()
+        is not None
+    )
 
 
 def write_rows(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, str, bytes]]) -> None:

@@ -15,8 +15,9 @@ RRF_K = 10
 WEIGHTS = {"keyword": 0.3, "semantic": 1.0}
 
 
-def reciprocal_rank_fusion(ranked: dict[str, list[str]], weights: dict[str, float] | None = None,
-                           k: int = RRF_K) -> list[tuple[str, float, dict]]:  # fmt: skip
+def reciprocal_rank_fusion(
+    ranked: dict[str, list[str]], weights: dict[str, float] | None = None, k: int = RRF_K
+) -> list[tuple[str, float, dict]]:
     """ranked: retriever name -> claim ids best first. Returns (claim_id, score, ranks) best first.
 
     ranks maps every retriever to the claim's 1-based rank there, or None.

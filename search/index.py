@@ -73,7 +73,11 @@ def build_index(matrix: np.ndarray, index_type: str):
         nlist = _ivf_nlist(count)
         index = faiss.index_factory(dimension, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
         # k-means on a sample is as good as on everything and much faster.
-        sample = matrix if count <= nlist * 256 else matrix[np.random.default_rng(0).choice(count, nlist * 256, replace=False)]
+        sample = (
+            matrix
+            if count <= nlist * 256
+            else matrix[np.random.default_rng(0).choice(count, nlist * 256, replace=False)]
+        )
         index.train(sample)
         index.nprobe = ivf_nprobe(nlist)
     else:
@@ -133,8 +137,9 @@ class VectorIndex:
             self._positions = {cid: i for i, cid in enumerate(self.claim_ids)}
         return self._positions.get(claim_id)
 
-    def search(self, vector: np.ndarray, k: int, allowed: set[str] | None = None,
-               conn: sqlite3.Connection | None = None) -> list[tuple[str, float]]:  # fmt: skip
+    def search(
+        self, vector: np.ndarray, k: int, allowed: set[str] | None = None, conn: sqlite3.Connection | None = None
+    ) -> list[tuple[str, float]]:
         """(claim_id, cosine similarity) best first; `allowed` restricts to those claims."""
         import faiss
 
@@ -217,7 +222,9 @@ def load_index(conn: sqlite3.Connection, db_path: str | os.PathLike, model: str 
         raise IndexMissing(f"The search index {missing} is missing. {_rebuild_hint(db_path)}")
     fingerprint = read_fingerprint(index_path)
     if not fingerprint or fingerprint.get("format") != FINGERPRINT_FORMAT:
-        raise IndexStale(f"The fingerprint {fingerprint_path} is unreadable or from another version. {_rebuild_hint(db_path)}")
+        raise IndexStale(
+            f"The fingerprint {fingerprint_path} is unreadable or from another version. {_rebuild_hint(db_path)}"
+        )
     built_with = fingerprint.get("model")
     if model is not None and model != built_with:
         raise IndexStale(
@@ -234,9 +241,10 @@ def load_index(conn: sqlite3.Connection, db_path: str | os.PathLike, model: str 
     if actual["count"] != fingerprint.get("count") or actual["content_hash"] != fingerprint.get("content_hash"):
         raise IndexStale(
             f"The search index {index_path} is stale: it holds {fingerprint.get('count')} vectors but the "
-            f"database has {actual['count']} embeddings" + (" with different content" if actual["count"] == fingerprint.get("count") else "")
+            f"database has {actual['count']} embeddings"
+            + (" with different content" if actual["count"] == fingerprint.get("count") else "")
             + f". {_rebuild_hint(db_path)}"
-        )  # fmt: skip
+        )
     import faiss
 
     try:

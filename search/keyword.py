@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 # English function words plus the filler of questions ("is there evidence
 # that...", "what does research say about..."): they match almost every claim.
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above after again against all am an and any are aren't as at be because been before being below
 between both but by can could did do does doing down during each few for from further had has have having
 he her here hers herself him himself his how i if in into is it its itself just me more most my myself no
@@ -28,7 +29,8 @@ evidence research study studies show shows shown say says said tell tells find f
 does do anything something thing things much many way ways really actually get got make makes know
 data proof prove proves any whether please give me us our need want looking look find show
 effect effects impact impacts affect affects better worse good bad help helps lead leads
-""".split())  # fmt: skip
+""".split()
+)
 
 # Column weights for bm25(), by FTS column name; unknown columns get 1.0.
 # Equal weights measured best: favouring the statement or the keywords
@@ -172,9 +174,15 @@ def _weights(conn: sqlite3.Connection, column_weights: dict | None = None) -> li
     return [float(weights.get(c, 1.0)) for c in columns]
 
 
-def keyword_search(conn: sqlite3.Connection, query: str | KeywordQuery, limit: int,
-                   allowed_sql: tuple[str, list] | None = None, *, style: str | None = None,
-                   column_weights: dict | None = None) -> list[tuple[str, float]]:  # fmt: skip
+def keyword_search(
+    conn: sqlite3.Connection,
+    query: str | KeywordQuery,
+    limit: int,
+    allowed_sql: tuple[str, list] | None = None,
+    *,
+    style: str | None = None,
+    column_weights: dict | None = None,
+) -> list[tuple[str, float]]:
     """(claim_id, bm25 score, higher is better) best first. query may be already analysed."""
     analysed = query if isinstance(query, KeywordQuery) else analyse(conn, query, style)
     if analysed.expression is None or limit <= 0:

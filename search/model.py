@@ -92,8 +92,9 @@ class _SentenceTransformerEncoder:
         self.model = load_sentence_transformer(location)
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        vectors = self.model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True,
-                                    show_progress_bar=False)  # fmt: skip
+        vectors = self.model.encode(
+            list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return np.asarray(vectors, dtype=np.float32)
 
 
@@ -132,8 +133,13 @@ def encode_for_index(location: str, texts: list[str], *, batch_size: int = 32, p
     try:
         for start in range(0, len(order), chunk):
             idx = order[start : start + chunk]
-            vectors = model.encode([texts[i] for i in idx], batch_size=batch_size, normalize_embeddings=True,
-                                   convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+            vectors = model.encode(
+                [texts[i] for i in idx],
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
             out[idx] = vectors
             if bar is not None:
                 bar.update(len(idx))

@@ -39,11 +39,13 @@ def supports(model_dir: str | Path) -> bool:
         and config.get("hidden_act") == "gelu"
         and config.get("position_embedding_type", "absolute") == "absolute"
         and pooling.get("pooling_mode_mean_tokens") is True
-        and not any(pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens",
-                                             "pooling_mode_mean_sqrt_len_tokens"))
+        and not any(
+            pooling.get(k)
+            for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens")
+        )
         and (d / "model.safetensors").exists()
         and (d / "tokenizer.json").exists()
-    )  # fmt: skip
+    )
 
 
 def read_safetensors(path: str | Path) -> dict[str, np.ndarray]:
@@ -132,14 +134,20 @@ class NumpyBertEncoder:
             # One fused QKV matmul per layer, weights pre-transposed: fewer, larger BLAS calls.
             qkv_w = np.concatenate([w[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value")])
             qkv_b = np.concatenate([w[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")])
-            self.layers.append((
-                f32(qkv_w.T), f32(qkv_b),
-                f32(w[p + "attention.output.dense.weight"].T), f32(w[p + "attention.output.dense.bias"]),
-                (f32(w[p + "attention.output.LayerNorm.weight"]), f32(w[p + "attention.output.LayerNorm.bias"])),
-                f32(w[p + "intermediate.dense.weight"].T), f32(w[p + "intermediate.dense.bias"]),
-                f32(w[p + "output.dense.weight"].T), f32(w[p + "output.dense.bias"]),
-                (f32(w[p + "output.LayerNorm.weight"]), f32(w[p + "output.LayerNorm.bias"])),
-            ))  # fmt: skip
+            self.layers.append(
+                (
+                    f32(qkv_w.T),
+                    f32(qkv_b),
+                    f32(w[p + "attention.output.dense.weight"].T),
+                    f32(w[p + "attention.output.dense.bias"]),
+                    (f32(w[p + "attention.output.LayerNorm.weight"]), f32(w[p + "attention.output.LayerNorm.bias"])),
+                    f32(w[p + "intermediate.dense.weight"].T),
+                    f32(w[p + "intermediate.dense.bias"]),
+                    f32(w[p + "output.dense.weight"].T),
+                    f32(w[p + "output.dense.bias"]),
+                    (f32(w[p + "output.LayerNorm.weight"]), f32(w[p + "output.LayerNorm.bias"])),
+                )
+            )
         self.dimension = self.position.shape[1]
 
     def encode(self, texts: list[str]) -> np.ndarray:

@@ -90,11 +90,13 @@ def load_results(conn: sqlite3.Connection, scored: list[tuple[str, float, dict]]
     keys = sorted({k for r in rows.values() for k in json_list(r["source_keys"])})
     short = {}
     if keys:
-        short = dict(conn.execute(
-            f"select key, citation_short from sources where key in ({','.join('?' * len(keys))})", keys
-        ).fetchall())  # fmt: skip
+        short = dict(
+            conn.execute(
+                f"select key, citation_short from sources where key in ({','.join('?' * len(keys))})", keys
+            ).fetchall()
+        )
     results = []
-    for rank, (claim_id, score, ranks) in enumerate(scored, 1):
+    for claim_id, score, ranks in scored:
         row = rows.get(claim_id)
         if row is None:  # embeddings row for a claim that no longer exists: skip it
             continue
@@ -102,16 +104,29 @@ def load_results(conn: sqlite3.Connection, scored: list[tuple[str, float, dict]]
         if source_effect is not None:
             source_effect["source"] = row["source_effect_source"]
             source_effect["location"] = row["source_effect_location"]
-        results.append(SearchResult(
-            id=claim_id, rank=len(results) + 1, score=round(float(score), 6),
-            statement=row["statement"], quote=row["quote"], kind=row["kind"],
-            topics=json_list(row["topics"]), certainty=row["certainty"],
-            effect=_effect(row, "effect"), study_design=row["study_design"], year=row["year"],
-            citations=[{"key": k, "short": short.get(k)} for k in json_list(row["source_keys"])],
-            citation=row["citations"],
-            document={"id": row["document_id"], "title": row["document_title"]},
-            location={k: row[k] for k in ("line_start", "line_end", "char_start", "char_end",
-                                          "slide_number", "slide_heading")},
-            source_effect=source_effect, discrepancy=row["discrepancy"], ranks=ranks,
-        ))  # fmt: skip
+        results.append(
+            SearchResult(
+                id=claim_id,
+                rank=len(results) + 1,
+                score=round(float(score), 6),
+                statement=row["statement"],
+                quote=row["quote"],
+                kind=row["kind"],
+                topics=json_list(row["topics"]),
+                certainty=row["certainty"],
+                effect=_effect(row, "effect"),
+                study_design=row["study_design"],
+                year=row["year"],
+                citations=[{"key": k, "short": short.get(k)} for k in json_list(row["source_keys"])],
+                citation=row["citations"],
+                document={"id": row["document_id"], "title": row["document_title"]},
+                location={
+                    k: row[k]
+                    for k in ("line_start", "line_end", "char_start", "char_end", "slide_number", "slide_heading")
+                },
+                source_effect=source_effect,
+                discrepancy=row["discrepancy"],
+                ranks=ranks,
+            )
+        )
     return results

@@ -66,7 +66,9 @@ def filter_sql(conn: sqlite3.Connection, filters: dict) -> tuple[str, list] | No
         bad = [t for t in topics if t not in known]
         if bad:
             raise InvalidQuery(f"unknown topic {', '.join(map(repr, bad))}; known topics: {', '.join(sorted(known))}")
-        clauses.append(f"claims.id in (select claim_id from claim_topics where topic_id in ({','.join('?' * len(topics))}))")
+        clauses.append(
+            f"claims.id in (select claim_id from claim_topics where topic_id in ({','.join('?' * len(topics))}))"
+        )
         params += topics
     for name, column, vocabulary in (("kind", "kind", "KINDS"), ("study_design", "study_design", "STUDY_DESIGNS")):
         values = _as_list(filters.get(name))
@@ -77,7 +79,9 @@ def filter_sql(conn: sqlite3.Connection, filters: dict) -> tuple[str, list] | No
         allowed = getattr(vocab, vocabulary)
         bad = [v for v in values if v not in allowed]
         if bad:
-            raise InvalidQuery(f"unknown {name.replace('_', ' ')} {', '.join(map(repr, bad))}; use one of {', '.join(allowed)}")
+            raise InvalidQuery(
+                f"unknown {name.replace('_', ' ')} {', '.join(map(repr, bad))}; use one of {', '.join(allowed)}"
+            )
         clauses.append(f"claims.{column} in ({','.join('?' * len(values))})")
         params += values
     has_effect = filters.get("has_effect")
@@ -144,8 +148,16 @@ def _path_of(conn: sqlite3.Connection) -> Path | None:
     return None
 
 
-def search(db, query: str, k: int = 10, mode: str = "hybrid", *, model: str | None = None,
-           weights: dict | None = None, **filters) -> Results:  # fmt: skip
+def search(
+    db,
+    query: str,
+    k: int = 10,
+    mode: str = "hybrid",
+    *,
+    model: str | None = None,
+    weights: dict | None = None,
+    **filters,
+) -> Results:
     """Search the claims in db. Returns Results (a list of SearchResult, best first, plus .notices).
 
     Filters (each optional; a list means any of): topic, kind, study_design,
@@ -173,8 +185,9 @@ def search(db, query: str, k: int = 10, mode: str = "hybrid", *, model: str | No
 def _check_schema(conn: sqlite3.Connection, path) -> None:
     names = {r[0] for r in conn.execute("select name from sqlite_master where name in ('claims', 'claims_fts')")}
     if names != {"claims", "claims_fts"}:
-        raise SearchError(f"{path} is not an Evidence KB database (no claims or claims_fts table); "
-                          "build one with `kb build`")  # fmt: skip
+        raise SearchError(
+            f"{path} is not an Evidence KB database (no claims or claims_fts table); build one with `kb build`"
+        )
 
 
 def _search(conn, path, query, k, mode, model, weights, filters, notices) -> Results:
@@ -274,8 +287,9 @@ def related(db, claim_id: str, k: int = 5) -> list[tuple[str, float]]:
 
     with _connect(db) as (conn, path):
         index = _vector_index(conn, path, None)
-        row = conn.execute(f"select embedding from {TABLE} where claim_id = ? and model = ?",
-                           [claim_id, index.model]).fetchone()  # fmt: skip
+        row = conn.execute(
+            f"select embedding from {TABLE} where claim_id = ? and model = ?", [claim_id, index.model]
+        ).fetchone()
         if row is None:
             return []
         hits = index.search(decode_vector(row[0]), k + 1)

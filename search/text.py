@@ -26,8 +26,17 @@ RECIPES = {
 DEFAULT_RECIPE = "statement+keywords+pico+topics"
 
 # Columns of `claims` that embedding_text reads; search.build selects exactly these.
-CLAIM_COLUMNS = ("id", "statement", "keywords", "population", "intervention", "outcome", "items_text",
-                 "slide_heading", "topics")  # fmt: skip
+CLAIM_COLUMNS = (
+    "id",
+    "statement",
+    "keywords",
+    "population",
+    "intervention",
+    "outcome",
+    "items_text",
+    "slide_heading",
+    "topics",
+)
 
 
 def _json_list(value) -> list[str]:

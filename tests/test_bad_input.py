@@ -134,7 +134,7 @@ def test_missing_required_field(good_build):
     text = (root / CLAIMS).read_text()
     match = re.search(r"\n(\s+)certainty: \w+\n", text)
     record_line = text[: match.start()].count("\n") + 1
-    (root / CLAIMS).write_text(text[: match.start()] + "\n" + text[match.end():])
+    (root / CLAIMS).write_text(text[: match.start()] + "\n" + text[match.end() :])
     output = assert_rejected(root, db, before, "certainty:", "required field is missing")
     assert re.search(rf"{re.escape(str(CLAIMS))}:\d+ \[[a-z0-9-]+\] certainty: required field is missing", output)
     assert record_line > 0
@@ -143,9 +143,16 @@ def test_missing_required_field(good_build):
 def test_effect_direction_contradicts_value(good_build):
     root, db, before = good_build
     text = (root / CLAIMS).read_text()
-    match = re.search(r"text: 41% lower odds\n(\s+)metric: odds_percent_change\n\s+value: 41\n\s+direction: decrease", text)
+    match = re.search(
+        r"text: 41% lower odds\n(\s+)metric: odds_percent_change\n\s+value: 41\n\s+direction: decrease", text
+    )
     assert match, "expected the curated diabetes complications effect"
-    replacement = match.group(0).replace("odds_percent_change", "odds_ratio").replace("value: 41", "value: 0.59").replace("decrease", "increase")
+    replacement = (
+        match.group(0)
+        .replace("odds_percent_change", "odds_ratio")
+        .replace("value: 41", "value: 0.59")
+        .replace("decrease", "increase")
+    )
     (root / CLAIMS).write_text(text.replace(match.group(0), replacement))
     line = line_of(root, CLAIMS, "direction: increase", after="text: 41% lower odds")
     assert_rejected(root, db, before, f"{CLAIMS}:{line}", "effect.direction", "odds_ratio 0.59 means decrease")

@@ -46,7 +46,9 @@ def test_order_does_not_depend_on_input_order():
 
 
 def test_diacritics_sort_as_their_base_letter():
-    keys = [r.key for r in apa_references(sources("west2021compassionate", "ohman2001fears", "redelmeier1995randomised"))]
+    keys = [
+        r.key for r in apa_references(sources("west2021compassionate", "ohman2001fears", "redelmeier1995randomised"))
+    ]
     assert keys == ["ohman2001fears", "redelmeier1995randomised", "west2021compassionate"]
 
 
@@ -84,7 +86,9 @@ def test_markdown_variant_italicises_source_and_volume():
 
 
 def test_markdown_variant_italicises_book_and_report_titles():
-    refs = {r.key: r.text for r in apa_references(sources("west2021compassionate", "tajfel1979integrative"), "markdown")}
+    refs = {
+        r.key: r.text for r in apa_references(sources("west2021compassionate", "tajfel1979integrative"), "markdown")
+    }
     assert refs["west2021compassionate"].startswith("West, M. A. (2021). *Compassionate leadership: Sustaining")
     assert "(Eds.), *The social psychology of intergroup relations* (pp. 33–47)" in refs["tajfel1979integrative"]
 
@@ -160,12 +164,22 @@ def test_publisher_same_as_group_author_is_left_out():
 
 
 def test_report_without_author_is_credited_to_its_institution():
-    item = apa_ready({"id": "x", "type": "report", "title": "Staff experience and patient outcomes", "publisher": "NHS Employers"})
+    item = apa_ready(
+        {"id": "x", "type": "report", "title": "Staff experience and patient outcomes", "publisher": "NHS Employers"}
+    )
     assert item["author"] == [{"literal": "NHS Employers"}] and "publisher" not in item
 
 
 def test_website_name_same_as_author_is_left_out():
-    item = apa_ready({"id": "x", "type": "webpage", "title": "T", "author": [{"literal": "NHS England"}], "container-title": "NHS England"})
+    item = apa_ready(
+        {
+            "id": "x",
+            "type": "webpage",
+            "title": "T",
+            "author": [{"literal": "NHS England"}],
+            "container-title": "NHS England",
+        }
+    )
     assert "container-title" not in item
 
 
@@ -243,8 +257,13 @@ def test_in_text_initials_for_different_first_authors_with_one_surname():
 def test_in_text_et_al_collision_adds_names():
     # Synthetic items (not references): same first author and year, other co-authors.
     def row(key, names):
-        item = {"id": key, "type": "article-journal", "title": key, "issued": {"date-parts": [[2020]]},
-                "author": [{"family": n, "given": "A."} for n in names]}
+        item = {
+            "id": key,
+            "type": "article-journal",
+            "title": key,
+            "issued": {"date-parts": [[2020]]},
+            "author": [{"family": n, "given": "A."} for n in names],
+        }
         return {"key": key, "csl_json": json.dumps(item)}
 
     bib = Bibliography([row("a", ["Kapoor", "Bloom", "Montez"]), row("b", ["Kapoor", "Bloom", "Zane", "Yu"])])

@@ -11,8 +11,8 @@ import types
 import bibtexparser
 import pytest
 import rispy
-from click.testing import CliRunner
 from cite_data import APA_PLAIN, cite_db  # noqa: F401  (fixture)
+from click.testing import CliRunner
 from pptx import Presentation
 
 from kb.cite.cli import cite
@@ -52,15 +52,22 @@ def test_topic_selects_its_claims(cite_db):  # noqa: F811
 def test_all_with_csl_json(cite_db):  # noqa: F811
     result = run("--db", cite_db, "--all", "--format", "csl-json")
     assert {i["id"] for i in json.loads(result.stdout)} == {
-        "redelmeier1995randomised", "sonnentag2017advances", "west2021compassionate", "west2019caring",
-    }  # fmt: skip
+        "redelmeier1995randomised",
+        "sonnentag2017advances",
+        "west2021compassionate",
+        "west2019caring",
+    }
 
 
 @pytest.mark.parametrize("fmt", ["apa-markdown", "apa-html", "markdown"])
 def test_text_formats(cite_db, fmt):  # noqa: F811
     result = run("--db", cite_db, "--claim", HOMELESS, "--format", fmt)
     assert result.exit_code == 0
-    expected = {"apa-markdown": "*The Lancet*", "apa-html": "<i>The Lancet</i>", "markdown": "(Redelmeier et al., 1995)"}
+    expected = {
+        "apa-markdown": "*The Lancet*",
+        "apa-html": "<i>The Lancet</i>",
+        "markdown": "(Redelmeier et al., 1995)",
+    }
     assert expected[fmt] in result.stdout
 
 

@@ -4,20 +4,51 @@ from __future__ import annotations
 
 import json
 
+from cite_data import REFERENCES, source_row, sources
 from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
 from citeproc.source.json import CiteProcJSON
-from cite_data import REFERENCES, source_row, sources
 
 from kb.cite.apa import STYLE_PATH
 from kb.cite.csl import csl_item, format_csl_json, missing_fields
 
 # CSL 1.0.2 item variables (csl-data.json) used by this knowledge base.
 CSL_VARIABLES = {
-    "id", "type", "author", "editor", "title", "container-title", "collection-title", "issued", "accessed",
-    "volume", "issue", "page", "number", "edition", "publisher", "publisher-place", "DOI", "URL", "ISBN",
-    "ISSN", "note", "genre", "language", "status",
-}  # fmt: skip
-CSL_TYPES = {"article-journal", "book", "chapter", "report", "webpage", "paper-conference", "thesis", "software", "document"}
+    "id",
+    "type",
+    "author",
+    "editor",
+    "title",
+    "container-title",
+    "collection-title",
+    "issued",
+    "accessed",
+    "volume",
+    "issue",
+    "page",
+    "number",
+    "edition",
+    "publisher",
+    "publisher-place",
+    "DOI",
+    "URL",
+    "ISBN",
+    "ISSN",
+    "note",
+    "genre",
+    "language",
+    "status",
+}
+CSL_TYPES = {
+    "article-journal",
+    "book",
+    "chapter",
+    "report",
+    "webpage",
+    "paper-conference",
+    "thesis",
+    "software",
+    "document",
+}
 
 
 def test_is_a_json_array_of_valid_items():

@@ -15,7 +15,12 @@ from kb.cite.select import select
 def selection(cite_db):  # noqa: F811
     return select(
         cite_db,
-        claim_ids=["homeless-ed-compassion-return-visits", "fixture-discrepant-claim", "recovery-experiences", "unsourced-claim"],
+        claim_ids=[
+            "homeless-ed-compassion-return-visits",
+            "fixture-discrepant-claim",
+            "recovery-experiences",
+            "unsourced-claim",
+        ],
     )
 
 
@@ -54,11 +59,13 @@ def test_discrepancy_is_a_footnote(text):
     discrepant = blocks(text)[1]
     assert "Effect: 50% lower (West & Coia, 2019; West, 2021)[^1]" in discrepant
     definitions = re.findall(r"^\[\^(\d+)\]: (.+)$", text, flags=re.M)
-    assert definitions == [(
-        "1",
-        "Deck: \u201c50% lower\u201d. Source (abstract): \u201ca one third reduction\u201d (Redelmeier et al., 1995). "
-        "Fixture: the deck rounds the source's one-third reduction up to a half.",
-    )]
+    assert definitions == [
+        (
+            "1",
+            "Deck: \u201c50% lower\u201d. Source (abstract): \u201ca one third reduction\u201d (Redelmeier et al., 1995). "
+            "Fixture: the deck rounds the source's one-third reduction up to a half.",
+        )
+    ]
     assert text.count("[^1]") == 2
 
 
@@ -68,7 +75,10 @@ def test_reference_list_follows_the_claims_in_apa_order(text):
     entries = refs.split("\n\n")[1:]
     plain = [e.replace("*", "") for e in entries]
     # The source the footnote cites is listed too.
-    assert plain == [APA_PLAIN[k] for k in ["redelmeier1995randomised", "sonnentag2017advances", "west2019caring", "west2021compassionate"]]
+    assert plain == [
+        APA_PLAIN[k]
+        for k in ["redelmeier1995randomised", "sonnentag2017advances", "west2019caring", "west2021compassionate"]
+    ]
 
 
 def test_renders_as_commonmark_with_bold_statements_rules_and_italics(text):

@@ -76,7 +76,10 @@ def test_unsourced_claim_is_marked(deck):
 def test_references_slide_lists_each_source_with_italics(deck):
     frame = shape(deck.slides[-1], "References").text_frame
     entries = [p.text for p in frame.paragraphs]
-    assert entries == [APA_PLAIN[k] for k in ["redelmeier1995randomised", "sonnentag2017advances", "west2019caring", "west2021compassionate"]]
+    assert entries == [
+        APA_PLAIN[k]
+        for k in ["redelmeier1995randomised", "sonnentag2017advances", "west2019caring", "west2021compassionate"]
+    ]
     italic = [r.text for r in frame.paragraphs[0].runs if r.font.italic]
     assert italic == ["The Lancet", "345"]
 
@@ -105,10 +108,20 @@ def test_libreoffice_converts_it_to_a_pdf_with_one_page_per_slide(deck_bytes, tm
     source = tmp_path / "cards.pptx"
     source.write_bytes(deck_bytes)
     subprocess.run(
-        [_soffice(), f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless",
-         "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)],
-        check=True, capture_output=True, timeout=240,
-    )  # fmt: skip
+        [
+            _soffice(),
+            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=240,
+    )
     pdf = (tmp_path / "cards.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))

@@ -70,8 +70,11 @@ async def test_metadata_follows_a_database_with_another_name(built_db, tmp_path)
     from kb.config import fingerprint_path_for, index_path_for
 
     other = tmp_path / "evidence.db"
-    for source, target in ((built_db, other), (index_path_for(built_db), index_path_for(other)),
-                           (fingerprint_path_for(built_db), fingerprint_path_for(other))):  # fmt: skip
+    for source, target in (
+        (built_db, other),
+        (index_path_for(built_db), index_path_for(other)),
+        (fingerprint_path_for(built_db), fingerprint_path_for(other)),
+    ):
         shutil.copy2(source, target)
     renamed = make_datasette(other, ROOT / "metadata.json")
     await renamed.invoke_startup()
@@ -95,8 +98,7 @@ async def test_plugin_is_registered_with_its_hooks(ds):
     plugins = (await ds.client.get("/-/plugins.json")).json()
     ours = [p for p in plugins if p["name"] in ("evidence-kb", "evidence_kb")]
     assert ours, plugins
-    for hook in ("startup", "prepare_connection", "register_routes", "register_output_renderer",
-                 "extra_template_vars"):  # fmt: skip
+    for hook in ("startup", "prepare_connection", "register_routes", "register_output_renderer", "extra_template_vars"):
         assert hook in ours[0]["hooks"]
     assert ours[0]["templates"] and ours[0]["static"]
     assert (await ds.client.get("/-/static-plugins/evidence_kb/kb.js")).status_code == 200
@@ -110,9 +112,13 @@ async def test_metadata_describes_every_table_view_and_column(built_db):
     assert metadata["title"] and metadata["description"] and metadata["license"] and metadata["source"]
     tables = metadata["databases"]["kb"]["tables"]
     conn = sqlite3.connect(built_db)
-    names = [r[0] for r in conn.execute(
-        "select name from sqlite_master where type in ('table', 'view') and name not like 'claims_fts%' "
-        "and name not like 'sqlite_%'")]  # fmt: skip
+    names = [
+        r[0]
+        for r in conn.execute(
+            "select name from sqlite_master where type in ('table', 'view') and name not like 'claims_fts%' "
+            "and name not like 'sqlite_%'"
+        )
+    ]
     missing = []
     for name in names:
         if not tables.get(name, {}).get("description"):
@@ -130,7 +136,9 @@ async def test_metadata_served_with_facets_and_label_columns(ds):
     assert {"topics", "kind", "study_design", "effect_direction", "certainty"} <= set(claims["facet_results"])
     topics = {f["value"]: f["count"] for f in claims["facet_results"]["topics"]["results"]}
     assert topics["diabetes"] == 2
-    links = (await ds.client.get("/kb/claim_sources.json?_labels=on&_shape=objects&source_key=hojat2011physicians")).json()
+    links = (
+        await ds.client.get("/kb/claim_sources.json?_labels=on&_shape=objects&source_key=hojat2011physicians")
+    ).json()
     assert links["rows"][0]["source_key"]["label"] == "Physicians' empathy and clinical outcomes for diabetic patients"
     html = (await ds.client.get("/kb/claim_sources?source_key=hojat2011physicians")).text
     assert "Physicians&#39; empathy and clinical outcomes for diabetic patients" in html
@@ -155,8 +163,12 @@ async def test_canned_queries_run(ds, db, name, params):
     if name == "effect_sizes_by_topic":
         assert {r["id"] for r in rows} == {r["id"] for r in diabetes_claims(db)}
     if name == "claims_citing_source":
-        assert len(rows) == db.execute("select count(*) from claim_sources where source_key = ?",
-                                       ["sonnentag2017advances"]).fetchone()[0]  # fmt: skip
+        assert (
+            len(rows)
+            == db.execute(
+                "select count(*) from claim_sources where source_key = ?", ["sonnentag2017advances"]
+            ).fetchone()[0]
+        )
     if name == "figures_differing_from_source":
         discrepant = db.execute("select id from claims where effect_status = 'discrepant'")
         assert {r["id"] for r in rows} == {r[0] for r in discrepant}
@@ -217,7 +229,9 @@ async def test_search_json_is_the_kb_search_json_contract(ds, built_db):
     assert response.json() == json.loads(cli.output)
     first = response.json()[0]
     assert first["id"].startswith("diabetes-") and first["rank"] == 1
-    assert {"id", "score", "statement", "quote", "effect", "certainty", "citations", "citation", "location"} <= set(first)
+    assert {"id", "score", "statement", "quote", "effect", "certainty", "citations", "citation", "location"} <= set(
+        first
+    )
 
 
 async def test_search_json_filters_mode_and_envelope(ds, db):
@@ -274,8 +288,7 @@ async def test_k_is_bounded(ds, db):
 
 
 async def test_kb_search_sql_function_documented_form(ds, db):
-    sql = ("select claims.* from json_each(kb_search('diabetes', 5)) j "
-           "join claims on claims.id = j.value ->> 'id'")  # fmt: skip
+    sql = "select claims.* from json_each(kb_search('diabetes', 5)) j join claims on claims.id = j.value ->> 'id'"
     response = await ds.client.get("/kb.json?_shape=objects&sql=" + q(sql))
     assert response.status_code == 200, response.text
     ids = [r["id"] for r in response.json()["rows"]]
@@ -284,7 +297,9 @@ async def test_kb_search_sql_function_documented_form(ds, db):
 
 
 async def test_kb_search_returns_ranked_id_score_array(ds):
-    sql = f"select kb_search('{DIABETES_QUERY}', 3) as hits, kb_search('', 3) as empty, kb_search('care', 100000) as big"
+    sql = (
+        f"select kb_search('{DIABETES_QUERY}', 3) as hits, kb_search('', 3) as empty, kb_search('care', 100000) as big"
+    )
     row = (await ds.client.get("/kb.json?_shape=objects&sql=" + q(sql))).json()["rows"][0]
     hits = json.loads(row["hits"])
     assert len(hits) == 3 and set(hits[0]) == {"id", "score"}
@@ -295,8 +310,10 @@ async def test_kb_search_returns_ranked_id_score_array(ds):
     # The same ranking as the search API, and json_extract works as well as ->>.
     api = (await ds.client.get(f"/-/search.json?q={q(DIABETES_QUERY)}&k=3")).json()
     assert [h["id"] for h in hits] == [r["id"] for r in api]
-    sql = (f"select j.key as rank, json_extract(j.value, '$.id') as id from json_each(kb_search('{DIABETES_QUERY}', 3)) j "
-           "order by j.key")  # fmt: skip
+    sql = (
+        f"select j.key as rank, json_extract(j.value, '$.id') as id from json_each(kb_search('{DIABETES_QUERY}', 3)) j "
+        "order by j.key"
+    )
     rows = (await ds.client.get("/kb.json?_shape=objects&sql=" + q(sql))).json()["rows"]
     assert [r["id"] for r in rows] == [h["id"] for h in hits]
 
@@ -335,8 +352,10 @@ async def test_topic_view_links_claims_and_exports_their_citations(ds, db):
     bib = await ds.client.get("/kb/claims_with_citations.bib?topics__arraycontains=diabetes&_size=max")
     assert bib.text == format_bibtex(expected_sources(db, diabetes_claims(db)))
     # In SQL results too, but only for values that really are claim ids or source keys.
-    sql = ("select id, 'not-a-claim' as claim_id, key from claims, sources "
-           "where claims.id = 'recovery-vacations' and sources.key = 'sonnentag2017advances'")
+    sql = (
+        "select id, 'not-a-claim' as claim_id, key from claims, sources "
+        "where claims.id = 'recovery-vacations' and sources.key = 'sonnentag2017advances'"
+    )
     html = (await ds.client.get("/kb?sql=" + q(sql))).text
     assert '<a href="/kb/claims/recovery-vacations">recovery-vacations</a>' in html
     assert '<a href="/kb/sources/sonnentag2017advances">sonnentag2017advances</a>' in html
@@ -383,15 +402,18 @@ async def test_renderers_on_rows_views_link_tables_and_queries(ds, db):
     assert [r["id"] for r in rispy.loads(source.text)] == ["sonnentag2017advances"]
     # A link table exports exactly its rows' sources, not every source of their claims.
     links = await ds.client.get("/kb/claim_sources.bib?role=background&_size=max")
-    background = [r[0] for r in db.execute(
-        "select distinct source_key from claim_sources where role = 'background' order by rowid")]  # fmt: skip
+    background = [
+        r[0]
+        for r in db.execute("select distinct source_key from claim_sources where role = 'background' order by rowid")
+    ]
     assert sorted(e.key for e in bibtexparser.parse_string(links.text).entries) == sorted(background)
     query = await ds.client.get("/kb/sources_for_topic.apa?topic=recovery")
     assert query.text == format_apa(sources_by_key(db, ["sonnentag2017advances"]))
     view = await ds.client.get("/kb/discrepancies.ris?_size=max")
     assert rispy.loads(view.text)
     sql = await ds.client.get(
-        "/kb.bib?sql=" + q("select source_key from claim_sources where claim_id = 'recovery-vacations'"))
+        "/kb.bib?sql=" + q("select source_key from claim_sources where claim_id = 'recovery-vacations'")
+    )
     assert [e.key for e in bibtexparser.parse_string(sql.text).entries] == ["sonnentag2017advances"]
 
 
@@ -443,12 +465,14 @@ async def test_source_page_lists_its_claims_authors_and_co_cited_sources(ds, db)
     assert claims
     for (claim_id,) in claims:
         assert f'href="/kb/claims/{claim_id}"' in html
-    for author in db.execute("select a.id, a.display from source_authors sa join authors a on a.id = sa.author_id "
-                             "where sa.source_key = 'west2022leader'"):  # fmt: skip
+    for author in db.execute(
+        "select a.id, a.display from source_authors sa join authors a on a.id = sa.author_id "
+        "where sa.source_key = 'west2022leader'"
+    ):
         assert f'<a href="/kb/authors/{author["id"]}">{author["display"]}</a>' in html
     co = db.execute("""select distinct b.source_key from claim_sources a join claim_sources b
                        on a.claim_id = b.claim_id and b.source_key != a.source_key
-                       where a.source_key = 'west2022leader'""").fetchall()  # fmt: skip
+                       where a.source_key = 'west2022leader'""").fetchall()
     assert co
     for (key,) in co:
         assert f'href="/kb/sources/{key}"' in html

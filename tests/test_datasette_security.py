@@ -50,10 +50,14 @@ def hostile_db(built_db, tmp_path_factory) -> Path:
             [f"Empathy {HOSTILE}", 'javascript:alert("kb-xss")', json.dumps(csl), f"({SCRIPT}, 2012)", HOSTILE, SOURCE],
         )
         conn.execute("update claims set citations = ? where id = ?", [f"({SCRIPT}, 2012)", CLAIM])
-        conn.execute("update topics set label = ?, description = ? where id = 'diabetes'",
-                     [f"Diabetes {BREAKOUT}", HOSTILE])
-        conn.execute("update authors set display = ? where id = (select author_id from source_authors "
-                     "where source_key = ? and position = 1 and role = 'author')", [f"Del Canale {SCRIPT}", SOURCE])  # fmt: skip
+        conn.execute(
+            "update topics set label = ?, description = ? where id = 'diabetes'", [f"Diabetes {BREAKOUT}", HOSTILE]
+        )
+        conn.execute(
+            "update authors set display = ? where id = (select author_id from source_authors "
+            "where source_key = ? and position = 1 and role = 'author')",
+            [f"Del Canale {SCRIPT}", SOURCE],
+        )
         # The FTS index has external content: rebuild it so the new statement is searchable.
         conn.execute("insert into claims_fts(claims_fts) values('rebuild')")
     conn.close()
@@ -104,11 +108,19 @@ async def test_hostile_query_is_echoed_escaped(ds):
 
 
 async def test_claim_source_author_and_home_pages_escape_data(ds):
-    author_id = (await ds.client.get(
-        f"/kb/source_authors.json?_shape=array&source_key={SOURCE}&position=1&role=author")).json()[0]["author_id"]  # fmt: skip
-    paths = [f"/kb/claims/{CLAIM}", f"/kb/sources/{SOURCE}", f"/kb/authors/{author_id}", "/", "/kb/topics",
-             "/kb/claims?topics__arraycontains=diabetes", "/kb/claims_with_citations?topics__arraycontains=diabetes",
-             "/kb/claims/diabetes-compassion-blood-sugar-control"]
+    author_id = (
+        await ds.client.get(f"/kb/source_authors.json?_shape=array&source_key={SOURCE}&position=1&role=author")
+    ).json()[0]["author_id"]
+    paths = [
+        f"/kb/claims/{CLAIM}",
+        f"/kb/sources/{SOURCE}",
+        f"/kb/authors/{author_id}",
+        "/",
+        "/kb/topics",
+        "/kb/claims?topics__arraycontains=diabetes",
+        "/kb/claims_with_citations?topics__arraycontains=diabetes",
+        "/kb/claims/diabetes-compassion-blood-sugar-control",
+    ]
     for path in paths:
         html = await page(ds, path)
         assert_escaped(html)

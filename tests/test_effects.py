@@ -96,7 +96,9 @@ def test_direction_must_agree_with_value(metric, value, direction, ok):
     assert (direction_problem(metric, value, direction) is None) == ok
 
 
-@given(st.floats(min_value=0.1, max_value=99.9, allow_nan=False), st.sampled_from(["lower", "higher", "fewer", "longer"]))
+@given(
+    st.floats(min_value=0.1, max_value=99.9, allow_nan=False), st.sampled_from(["lower", "higher", "fewer", "longer"])
+)
 def test_any_percentage_round_trips(value, word):
     text = f"{value:.1f}% {word}"
     effect = parse_effect(text)

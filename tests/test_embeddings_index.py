@@ -61,10 +61,16 @@ def test_fingerprint_describes_the_index(built_db):
 
 def test_embedded_text_uses_statement_keywords_pico_and_topic_labels():
     claim = {
-        "id": "x", "statement": "Compassionate GPs ordered 40% less testing.", "keywords": '["investigations", "GP"]',
-        "population": "GPs' patients", "intervention": "Compassionate GPs", "outcome": "Diagnostic testing",
-        "topics": '["primary-care"]', "items_text": None, "slide_heading": "Slide",
-    }  # fmt: skip
+        "id": "x",
+        "statement": "Compassionate GPs ordered 40% less testing.",
+        "keywords": '["investigations", "GP"]',
+        "population": "GPs' patients",
+        "intervention": "Compassionate GPs",
+        "outcome": "Diagnostic testing",
+        "topics": '["primary-care"]',
+        "items_text": None,
+        "slide_heading": "Slide",
+    }
     text = embedding_text(claim, {"primary-care": "Primary care"})
     assert text.startswith("Compassionate GPs ordered 40% less testing.")
     for part in ("investigations", "Diagnostic testing", "Primary care"):
@@ -88,9 +94,12 @@ def test_numpy_query_encoder_matches_sentence_transformers():
     path = default_model_path()
     assert supports(path)
     texts = [
-        "do kind anaesthetists cut painkiller use", "HIV", "compasión en el cuidado 糖尿病 😀", "",
+        "do kind anaesthetists cut painkiller use",
+        "HIV",
+        "compasión en el cuidado 糖尿病 😀",
+        "",
         "compassion " * 400,  # longer than 256 word pieces: both must truncate the same way
-    ]  # fmt: skip
+    ]
     ours = NumpyBertEncoder(path).encode(texts)
     reference = load_sentence_transformer(path).encode(texts, normalize_embeddings=True)
     cosines = (ours * reference).sum(axis=1)

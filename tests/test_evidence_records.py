@@ -111,7 +111,9 @@ def test_document_is_the_seed_byte_for_byte(db, project_root):
 
 def test_foreign_keys_hold(db):
     assert db.execute("pragma foreign_key_check").fetchall() == []
-    orphans = db.execute("select source_key from claim_sources where source_key not in (select key from sources)").fetchall()
+    orphans = db.execute(
+        "select source_key from claim_sources where source_key not in (select key from sources)"
+    ).fetchall()
     assert orphans == []
     for table in ("claim_sources", "claim_topics", "claim_relations", "source_authors", "slides", "claim_items"):
         assert db[table].foreign_keys, f"{table} declares no foreign keys"
@@ -147,7 +149,9 @@ def test_value_chain_is_five_typed_edges(db):
     ],
 )
 def test_frameworks_are_recorded_as_lists(db, phrase, n_items):
-    rows = [c for c in db["claims"].rows if phrase in c["quote"] and c["kind"] in ("framework", "context", "recommendation")]
+    rows = [
+        c for c in db["claims"].rows if phrase in c["quote"] and c["kind"] in ("framework", "context", "recommendation")
+    ]
     assert rows, phrase
     count = db.execute("select count(*) from claim_items where claim_id = ?", [rows[0]["id"]]).fetchone()[0]
     assert count == n_items

@@ -26,9 +26,23 @@ from search import IndexMissing, IndexStale, InvalidQuery, NoEmbeddings, SearchE
 from search.retrieve import MAX_QUERY_CHARS
 
 RESULT_FIELDS = {
-    "id", "rank", "score", "statement", "quote", "kind", "topics", "certainty", "effect",
-    "study_design", "year", "citations", "citation", "document", "location", "ranks",
-}  # fmt: skip
+    "id",
+    "rank",
+    "score",
+    "statement",
+    "quote",
+    "kind",
+    "topics",
+    "certainty",
+    "effect",
+    "study_design",
+    "year",
+    "citations",
+    "citation",
+    "document",
+    "location",
+    "ranks",
+}
 LOCATION_FIELDS = {"line_start", "line_end", "char_start", "char_end", "slide_number", "slide_heading"}
 
 
@@ -155,13 +169,40 @@ def test_cli_filters_and_unknown_values(built_db):
 
 
 HOSTILE = [
-    '"', '""', '"unterminated', "*", "compassion*", "NEAR(compassion leadership)", "compassion NEAR leadership",
-    "AND", "compassion AND", "OR OR OR", "NOT", "(", ")", "((compassion)", "-", "-compassion", "compassion -care",
-    "statement:compassion", "{statement}: x", "^compassion", "a:b:c", "'; drop table claims; --", "%_%",
-    "😀🙏💙", "compasión en el cuidado de la diabetes", "糖尿病患者への思いやり", "сострадание врачей",
-    "الرحمة في الرعاية", "\u0000compassion\u0007", "\ud800 lone surrogate", "x" * 20, "the of and a",
+    '"',
+    '""',
+    '"unterminated',
+    "*",
+    "compassion*",
+    "NEAR(compassion leadership)",
+    "compassion NEAR leadership",
+    "AND",
+    "compassion AND",
+    "OR OR OR",
+    "NOT",
+    "(",
+    ")",
+    "((compassion)",
+    "-",
+    "-compassion",
+    "compassion -care",
+    "statement:compassion",
+    "{statement}: x",
+    "^compassion",
+    "a:b:c",
+    "'; drop table claims; --",
+    "%_%",
+    "😀🙏💙",
+    "compasión en el cuidado de la diabetes",
+    "糖尿病患者への思いやり",
+    "сострадание врачей",
+    "الرحمة في الرعاية",
+    "\u0000compassion\u0007",
+    "\ud800 lone surrogate",
+    "x" * 20,
+    "the of and a",
     "compassion " * 200,
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("query", HOSTILE)
@@ -326,7 +367,12 @@ def test_keyword_query_is_quoted_words_never_syntax(built_db):
     from search.keyword import analyse, query_terms
 
     assert query_terms('Is there evidence that "HIV" AND (statins) NEAR -aspirin* work?') == [
-        "hiv", "statins", "near", "aspirin", "work"]  # fmt: skip
+        "hiv",
+        "statins",
+        "near",
+        "aspirin",
+        "work",
+    ]
     conn = sqlite3.connect(built_db)
     q = analyse(conn, "HIV NEAR(aspirin)")
     assert q.expression.startswith('"hiv" OR ')
@@ -361,13 +407,18 @@ def test_reciprocal_rank_fusion_weights_and_ties():
     assert [f[0] for f in fused] == ["b", "a", "c"]
     assert fused[0][2] == {"keyword": 2, "semantic": 1} and fused[1][2] == {"keyword": 1, "semantic": None}
     assert fused[0][1] == pytest.approx(1 / 12 + 1 / 11)
-    semantic_heavy = reciprocal_rank_fusion({"keyword": ["a"], "semantic": ["c"]}, {"keyword": 0.3, "semantic": 1}, k=10)
+    semantic_heavy = reciprocal_rank_fusion(
+        {"keyword": ["a"], "semantic": ["c"]}, {"keyword": 0.3, "semantic": 1}, k=10
+    )
     assert [f[0] for f in semantic_heavy] == ["c", "a"]
 
 
 def test_human_output_flags_deck_source_discrepancies(built_db):
-    row = sqlite3.connect(built_db).execute(
-        "select id, statement from claims where discrepancy is not null order by id limit 1").fetchone()  # fmt: skip
+    row = (
+        sqlite3.connect(built_db)
+        .execute("select id, statement from claims where discrepancy is not null order by id limit 1")
+        .fetchone()
+    )
     if row is None:
         pytest.skip("no discrepant claim in the curated data")
     result = run("search", row[1], "--db", str(built_db), "-k", "1")

@@ -46,8 +46,23 @@ _LAZY = {
     "format_ris": "ris",
 }
 
-__all__ = sorted([*_LAZY, "FORMAT_FOR_EXTENSION", "FORMATS", "Format", "render", "EmptySelection", "Selection",
-                  "SelectionError", "UnknownClaims", "UnknownTopic", "select", "sources_by_key", "sources_for_claims"])
+__all__ = sorted(
+    [
+        *_LAZY,
+        "FORMAT_FOR_EXTENSION",
+        "FORMATS",
+        "Format",
+        "render",
+        "EmptySelection",
+        "Selection",
+        "SelectionError",
+        "UnknownClaims",
+        "UnknownTopic",
+        "select",
+        "sources_by_key",
+        "sources_for_claims",
+    ]
+)
 
 
 def __getattr__(name: str):

@@ -124,8 +124,7 @@ def _render(items: list[dict], markup: str) -> list[str]:
     # Internal ids: citeproc-py lower-cases keys, which could merge two keys.
     # kb-* flags are ours, not CSL variables; citeproc-py warns about them.
     data = [
-        {**{k: v for k, v in item.items() if not k.startswith("kb-")}, "id": f"r{i}"}
-        for i, item in enumerate(items)
+        {**{k: v for k, v in item.items() if not k.startswith("kb-")}, "id": f"r{i}"} for i, item in enumerate(items)
     ]
     with _render_lock:
         bibliography = CitationStylesBibliography(_style(), CiteProcJSON(data), _FORMATTERS[markup])
@@ -166,9 +165,9 @@ def _drop_repeated_title(text: str) -> str:
     match = re.match(r"^(.+?)\. \(([^()]*)\)\. ", text)
     if not match:
         return text
-    title, rest = match.group(1), text[match.end():]
+    title, rest = match.group(1), text[match.end() :]
     if rest.startswith(title):
-        rest = rest[len(title):].lstrip(".").lstrip()
+        rest = rest[len(title) :].lstrip(".").lstrip()
         return f"{title}. ({match.group(2)}). {rest}".rstrip()
     return text
 

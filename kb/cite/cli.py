@@ -20,18 +20,30 @@ def _format_help() -> str:
 @click.command()
 @click.option("--claim", "claim_ids", multiple=True, metavar="ID", help="A claim id (repeatable).")
 @click.option("--query", metavar="TEXT", help="Claims found by search for TEXT.")
-@click.option("-k", type=click.IntRange(min=1), default=5, show_default=True, help="How many search hits --query takes.")
+@click.option(
+    "-k", type=click.IntRange(min=1), default=5, show_default=True, help="How many search hits --query takes."
+)
 @click.option("--topic", metavar="TOPIC", help="Every claim tagged with TOPIC.")
 @click.option("--all", "all_claims", is_flag=True, help="Every claim in the knowledge base.")
 @click.option(
-    "-f", "--format", "format_name", type=click.Choice(list(FORMATS)), default=None,
+    "-f",
+    "--format",
+    "format_name",
+    type=click.Choice(list(FORMATS)),
+    default=None,
     help="Output format (default: from the -o extension, else apa). " + _format_help(),
-)  # fmt: skip
+)
 @click.option(
-    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
-    show_default=True, help="SQLite database file.",
-)  # fmt: skip
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DB,
+    show_default=True,
+    help="SQLite database file.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."
+)
 def cite(claim_ids, query, k, topic, all_claims, format_name, db_path, output):
     """Export claims with their references: APA 7, BibTeX, RIS, CSL-JSON,
     slide-ready Markdown or PowerPoint evidence cards.

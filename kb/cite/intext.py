@@ -97,8 +97,7 @@ class InText:
         return {
             item["id"]
             for item in self.items
-            if (p := primary_names(item)) and not p[0].get("literal")
-            and len(firsts[family_name(p[0]).casefold()]) > 1
+            if (p := primary_names(item)) and not p[0].get("literal") and len(firsts[family_name(p[0]).casefold()]) > 1
         }
 
     def _names_needed(self) -> dict[str, int]:
@@ -130,7 +129,7 @@ class InText:
         return self._author(item, self._shown[key], markup), year_text(item)
 
     def cite(self, keys: Iterable[str], markup: str = "plain") -> str:
-        """"(A, 2019; B & C, 2020)": reference-list order, same authors' years
+        """ "(A, 2019; B & C, 2020)": reference-list order, same authors' years
         joined ("West, 2019, 2021"), each work once. "" when keys is empty."""
         wanted = sorted({k for k in keys if k in self.position}, key=self.position.__getitem__)
         chunks: list[list[str]] = []

@@ -28,7 +28,7 @@ def certainty_label(value: str | None) -> str | None:
 
 
 def discrepancy_note(claim: Mapping, bibliography: Bibliography, markup: str = "markdown") -> str | None:
-    """"The deck says …; the source reports …" plus the curator's explanation,
+    """ "The deck says …; the source reports …" plus the curator's explanation,
     or None when deck and source agree (or were not compared)."""
     explanation = claim.get("discrepancy")
     if not explanation:

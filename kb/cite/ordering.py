@@ -41,7 +41,7 @@ def family_name(name: Mapping) -> str:
 
 
 def initials(name: Mapping) -> str:
-    """"Jean-Pierre" → "J.-P.", "Donald A." → "D. A." (APA keeps hyphens)."""
+    """ "Jean-Pierre" → "J.-P.", "Donald A." → "D. A." (APA keeps hyphens)."""
     given = (name.get("given") or "").strip()
     if not given:
         return ""

@@ -104,8 +104,14 @@ def _notes(claim: Mapping, bibliography: Bibliography, keys: list[str]) -> str:
         where.append(f"slide {claim['slide_number']}{heading}")
     if claim.get("line_start") is not None:
         end = claim.get("line_end") or claim["line_start"]
-        where.append(f"line {claim['line_start']}" if end == claim["line_start"] else f"lines {claim['line_start']}\u2013{end}")
-    lines = [f"Verbatim from {claim.get('document_id') or 'the source document'}" + (f" ({', '.join(where)})" if where else "") + ":"]
+        where.append(
+            f"line {claim['line_start']}" if end == claim["line_start"] else f"lines {claim['line_start']}\u2013{end}"
+        )
+    lines = [
+        f"Verbatim from {claim.get('document_id') or 'the source document'}"
+        + (f" ({', '.join(where)})" if where else "")
+        + ":"
+    ]
     lines.append(claim.get("quote") or "")
     if claim.get("certainty_note"):
         lines += ["", f"Certainty: {' '.join(claim['certainty_note'].split())}"]
@@ -130,14 +136,24 @@ def add_evidence_card(prs, claim: Mapping, bibliography: Bibliography, number: i
 
     effect = claim.get("effect_text")
     _label_and_value(
-        slide, MARGIN, Inches(7.6), "Effect", effect or "No effect size stated",
-        size=_size_for(effect, [(18, 40), (30, 32)], 24) if effect else 20, colour=ACCENT if effect else MUTED,
-    )  # fmt: skip
+        slide,
+        MARGIN,
+        Inches(7.6),
+        "Effect",
+        effect or "No effect size stated",
+        size=_size_for(effect, [(18, 40), (30, 32)], 24) if effect else 20,
+        colour=ACCENT if effect else MUTED,
+    )
     certainty = claim.get("certainty")
     _label_and_value(
-        slide, MARGIN + Inches(8.1), Inches(4.0), "Certainty", certainty_label(certainty) or "Not stated",
-        size=28, colour=CERTAINTY_COLOURS.get(certainty, MUTED),
-    )  # fmt: skip
+        slide,
+        MARGIN + Inches(8.1),
+        Inches(4.0),
+        "Certainty",
+        certainty_label(certainty) or "Not stated",
+        size=28,
+        colour=CERTAINTY_COLOURS.get(certainty, MUTED),
+    )
 
     keys = cited_keys(claim)
     citation = bibliography.cite(keys) or "No source identified"
@@ -147,7 +163,14 @@ def add_evidence_card(prs, claim: Mapping, bibliography: Bibliography, number: i
     note = discrepancy_note(claim, bibliography, markup="plain")
     if note:
         frame = _text_box(slide, "Discrepancy", MARGIN, Inches(6.25), BODY_W, Inches(0.95))
-        _paragraph(frame, f"Note: {note}", size=_size_for(note, [(160, 14), (300, 12)], 10), colour=MUTED, italic=True, first=True)
+        _paragraph(
+            frame,
+            f"Note: {note}",
+            size=_size_for(note, [(160, 14), (300, 12)], 10),
+            colour=MUTED,
+            italic=True,
+            first=True,
+        )
 
     referenced = keys + ([claim["source_effect_source"]] if note and claim.get("source_effect_source") else [])
     slide.notes_slide.notes_text_frame.text = _notes(claim, bibliography, referenced)
@@ -193,7 +216,9 @@ def add_reference_slides(prs, bibliography: Bibliography) -> list:
     for n, (indexes, size) in enumerate(pages):
         slide = prs.slides.add_slide(prs.slide_layouts[TITLE_ONLY_LAYOUT])
         _accent_bar(slide)
-        _set_title(slide, "References" if n == 0 else "References (continued)", 32, top=Inches(0.45), height=Inches(0.9))
+        _set_title(
+            slide, "References" if n == 0 else "References (continued)", 32, top=Inches(0.45), height=Inches(0.9)
+        )
         frame = _text_box(slide, "References", MARGIN, Inches(1.5), BODY_W, REFERENCE_BOX_H)
         if not indexes:
             _paragraph(frame, "No sources cited.", size=size, colour=MUTED, first=True)

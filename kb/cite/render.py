@@ -30,25 +30,70 @@ class Format:
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in [
-        Format("apa", ".txt", "text/plain; charset=utf-8", "apa:format_apa", options=("plain",),
-               description="APA 7 reference list, plain text"),
-        Format("apa-markdown", ".md", "text/markdown; charset=utf-8", "apa:format_apa", options=("markdown",),
-               description="APA 7 reference list, Markdown italics"),
-        Format("apa-html", ".html", "text/html; charset=utf-8", "apa:format_apa", options=("html",),
-               description="APA 7 reference list, HTML fragment"),
-        Format("bibtex", ".bib", "application/x-bibtex; charset=utf-8", "bibtex:format_bibtex",
-               description="BibTeX entries (bibtexparser 2)"),
-        Format("ris", ".ris", "application/x-research-info-systems; charset=utf-8", "ris:format_ris",
-               description="RIS for Zotero, EndNote, Mendeley"),
-        Format("csl-json", ".json", "application/vnd.citationstyles.csl+json; charset=utf-8",
-               "csl:format_csl_json", description="CSL-JSON array"),
-        Format("markdown", ".md", "text/markdown; charset=utf-8", "markdown:format_markdown", sources_only=False,
-               description="slide-ready claims with citations, then references"),
-        Format("pptx", ".pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-               "pptx:format_pptx", sources_only=False, binary=True,
-               description="evidence cards, one slide per claim, then references"),
+        Format(
+            "apa",
+            ".txt",
+            "text/plain; charset=utf-8",
+            "apa:format_apa",
+            options=("plain",),
+            description="APA 7 reference list, plain text",
+        ),
+        Format(
+            "apa-markdown",
+            ".md",
+            "text/markdown; charset=utf-8",
+            "apa:format_apa",
+            options=("markdown",),
+            description="APA 7 reference list, Markdown italics",
+        ),
+        Format(
+            "apa-html",
+            ".html",
+            "text/html; charset=utf-8",
+            "apa:format_apa",
+            options=("html",),
+            description="APA 7 reference list, HTML fragment",
+        ),
+        Format(
+            "bibtex",
+            ".bib",
+            "application/x-bibtex; charset=utf-8",
+            "bibtex:format_bibtex",
+            description="BibTeX entries (bibtexparser 2)",
+        ),
+        Format(
+            "ris",
+            ".ris",
+            "application/x-research-info-systems; charset=utf-8",
+            "ris:format_ris",
+            description="RIS for Zotero, EndNote, Mendeley",
+        ),
+        Format(
+            "csl-json",
+            ".json",
+            "application/vnd.citationstyles.csl+json; charset=utf-8",
+            "csl:format_csl_json",
+            description="CSL-JSON array",
+        ),
+        Format(
+            "markdown",
+            ".md",
+            "text/markdown; charset=utf-8",
+            "markdown:format_markdown",
+            sources_only=False,
+            description="slide-ready claims with citations, then references",
+        ),
+        Format(
+            "pptx",
+            ".pptx",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "pptx:format_pptx",
+            sources_only=False,
+            binary=True,
+            description="evidence cards, one slide per claim, then references",
+        ),
     ]
-}  # fmt: skip
+}
 
 # -o refs.bib picks bibtex without --format; .md and .txt are ambiguous
 # between formats, so they choose the slide-ready and plain APA ones.

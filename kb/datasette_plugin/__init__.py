@@ -102,10 +102,14 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         if view_name == "index":
             extra["kb_home"] = await db.execute_fn(lambda conn: explorer.home(conn, links))
             extra["kb_queries"] = [
-                {"name": q["name"], "title": q.get("title") or q["name"], "description": q.get("description"),
-                 "url": links.query(q["name"])}
+                {
+                    "name": q["name"],
+                    "title": q.get("title") or q["name"],
+                    "description": q.get("description"),
+                    "url": links.query(q["name"]),
+                }
                 for q in (await datasette.get_canned_queries(db.name, request.actor if request else None)).values()
-            ]  # fmt: skip
+            ]
         elif view_name == "row" and is_kb(datasette, database) and table in EXPLORER_PAGES and request:
             pks = urlsafe_components(request.url_vars.get("pks", ""))
             if len(pks) == 1:

@@ -55,7 +55,9 @@ def _one(conn, sql, params=()) -> dict | None:
 
 
 def home(conn: sqlite3.Connection, links) -> dict:
-    counts = _one(conn, """
+    counts = _one(
+        conn,
+        """
         select (select count(*) from claims) as claims,
                (select count(*) from sources) as sources,
                (select count(*) from sources where n_claims > 0) as sources_cited,
@@ -65,7 +67,8 @@ def home(conn: sqlite3.Connection, links) -> dict:
                (select count(*) from claims where effect_metric is not null) as effect_sizes,
                (select count(*) from claims where effect_status = 'discrepant') as discrepancies,
                (select count(*) from claim_relations) as relations
-    """)  # fmt: skip
+    """,
+    )
     topics = _rows(conn, "select id, label, description, n_claims from topics order by n_claims desc, label")
     for topic in topics:
         topic["url"] = links.topic_claims(topic["id"])
@@ -96,8 +99,12 @@ def quote_in_context(conn: sqlite3.Connection, claim: dict) -> dict | None:
         return None
     slide = None
     if claim.get("slide_number") is not None:
-        slide = _one(conn, "select number, heading, line_start, line_end, char_start, char_end from slides "
-                           "where document_id = ? and number = ?", [doc["id"], claim["slide_number"]])  # fmt: skip
+        slide = _one(
+            conn,
+            "select number, heading, line_start, line_end, char_start, char_end from slides "
+            "where document_id = ? and number = ?",
+            [doc["id"], claim["slide_number"]],
+        )
     lo, hi = (slide["char_start"], slide["char_end"]) if slide else (0, len(text))
     lo, hi = max(lo, start - CONTEXT_CHARS), min(hi, end + CONTEXT_CHARS)
     # Whole lines read better than a window cut mid-word.
@@ -130,13 +137,16 @@ def neighbours(conn: sqlite3.Connection, claim_id: str, k: int = NEIGHBOURS) -> 
             return "semantic", hits
     except (SearchError, sqlite3.Error):
         pass
-    rows = conn.execute("""
+    rows = conn.execute(
+        """
         select other.claim_id, count(*) as shared
         from claim_topics mine join claim_topics other
           on other.topic_id = mine.topic_id and other.claim_id != mine.claim_id
         where mine.claim_id = ?
         group by other.claim_id order by shared desc, other.claim_id limit ?
-    """, [claim_id, k]).fetchall()  # fmt: skip
+    """,
+        [claim_id, k],
+    ).fetchall()
     return "topics", [(r[0], float(r[1])) for r in rows]
 
 
@@ -144,12 +154,17 @@ def claim_page(conn: sqlite3.Connection, claim_id: str, links) -> dict | None:
     claim = _one(conn, "select * from claims where id = ?", [claim_id])
     if claim is None:
         return None
-    topics = _rows(conn, "select t.id, t.label from claim_topics ct join topics t on t.id = ct.topic_id "
-                         "where ct.claim_id = ? order by t.label", [claim_id])  # fmt: skip
+    topics = _rows(
+        conn,
+        "select t.id, t.label from claim_topics ct join topics t on t.id = ct.topic_id "
+        "where ct.claim_id = ? order by t.label",
+        [claim_id],
+    )
     for topic in topics:
         topic["url"] = links.topic_claims(topic["id"])
-    items = _rows(conn, "select position, label, detail from claim_items where claim_id = ? order by position",
-                  [claim_id])  # fmt: skip
+    items = _rows(
+        conn, "select position, label, detail from claim_items where claim_id = ? order by position", [claim_id]
+    )
     # The copied citation cites what `kb cite` would: the sources the claim rests on.
     copy_bundle = apa_bundle(sources_by_key(conn, referenced_keys(claim)))
     context = quote_in_context(conn, claim)
@@ -158,14 +173,16 @@ def claim_page(conn: sqlite3.Connection, claim_id: str, links) -> dict | None:
     document = (context or {}).get("document") or {}
     checked = None
     if claim.get("source_effect_source"):
-        checked = _one(conn, "select key, citation_short, title from sources where key = ?",
-                       [claim["source_effect_source"]])  # fmt: skip
+        checked = _one(
+            conn, "select key, citation_short, title from sources where key = ?", [claim["source_effect_source"]]
+        )
         if checked:
             checked["url"] = links.source(checked["key"])
     method, related = _related(conn, claim_id, links)
     out_edges, in_edges = _edges(conn, claim_id, links)
-    where = where_quoted(document.get("title"), document.get("author"), claim.get("slide_number"),
-                         claim.get("slide_heading"))  # fmt: skip
+    where = where_quoted(
+        document.get("title"), document.get("author"), claim.get("slide_number"), claim.get("slide_heading")
+    )
     return {
         "kind": "claim",
         "title": claim["statement"],
@@ -188,24 +205,27 @@ def claim_page(conn: sqlite3.Connection, claim_id: str, links) -> dict | None:
 
 def _claim_sources(conn, claim_id: str, links) -> list[dict]:
     """Every linked source (background reading too), in APA, by role."""
-    linked = _rows(conn, "select source_key, role, confidence, locator, note from claim_sources where claim_id = ?",
-                   [claim_id])  # fmt: skip
+    linked = _rows(
+        conn, "select source_key, role, confidence, locator, note from claim_sources where claim_id = ?", [claim_id]
+    )
     linked.sort(key=lambda link: (ROLE_ORDER.get(link["role"], 9), link["source_key"]))
     references = {r["key"]: r for r in apa_for_page(sources_by_key(conn, [link["source_key"] for link in linked]))}
     sources = []
     for link in linked:
         ref = references.get(link["source_key"], {})
         source = ref.get("source") or {}
-        sources.append({
-            **link,
-            "role_label": ROLE_LABELS.get(link["role"], link["role"]),
-            "runs": ref.get("runs", []),
-            "plain": ref.get("plain", ""),
-            "in_text": ref.get("in_text", ""),
-            "doi": source.get("doi"),
-            "url": safe_url(source.get("url")),
-            "page_url": links.source(link["source_key"]),
-        })  # fmt: skip
+        sources.append(
+            {
+                **link,
+                "role_label": ROLE_LABELS.get(link["role"], link["role"]),
+                "runs": ref.get("runs", []),
+                "plain": ref.get("plain", ""),
+                "in_text": ref.get("in_text", ""),
+                "doi": source.get("doi"),
+                "url": safe_url(source.get("url")),
+                "page_url": links.source(link["source_key"]),
+            }
+        )
     return sources
 
 
@@ -214,22 +234,35 @@ def _related(conn, claim_id: str, links) -> tuple[str, list[dict]]:
     if not near:
         return method, []
     marks = ",".join("?" * len(near))
-    found = {r["id"]: r for r in _rows(
-        conn, f"select id, statement, effect_text, certainty, citations from claims where id in ({marks})",
-        [cid for cid, _ in near])}  # fmt: skip
+    found = {
+        r["id"]: r
+        for r in _rows(
+            conn,
+            f"select id, statement, effect_text, certainty, citations from claims where id in ({marks})",
+            [cid for cid, _ in near],
+        )
+    }
     return method, [{**found[cid], "score": score, "url": links.claim(cid)} for cid, score in near if cid in found]
 
 
 def _edges(conn, claim_id: str, links) -> tuple[list[dict], list[dict]]:
     """Value-chain links out of and into the claim."""
-    out_edges = _rows(conn, """
+    out_edges = _rows(
+        conn,
+        """
         select r.relation, r.to_claim as other, c.statement, r.note from claim_relations r
         join claims c on c.id = r.to_claim where r.from_claim = ? order by r.relation, r.to_claim
-    """, [claim_id])  # fmt: skip
-    in_edges = _rows(conn, """
+    """,
+        [claim_id],
+    )
+    in_edges = _rows(
+        conn,
+        """
         select r.relation, r.from_claim as other, c.statement, r.note from claim_relations r
         join claims c on c.id = r.from_claim where r.to_claim = ? order by r.relation, r.from_claim
-    """, [claim_id])  # fmt: skip
+    """,
+        [claim_id],
+    )
     for edge in out_edges + in_edges:
         edge["url"] = links.claim(edge["other"])
         edge["relation_label"] = RELATION_LABELS.get(edge["relation"], edge["relation"])
@@ -277,32 +310,48 @@ def source_page(conn: sqlite3.Connection, key: str, links) -> dict | None:
         return None
     source = rows[0]
     refs = apa_for_page(rows)
-    people = _rows(conn, """
+    people = _rows(
+        conn,
+        """
         select a.id, a.display, a.n_works, sa.role, sa.position from source_authors sa
         join authors a on a.id = sa.author_id where sa.source_key = ? order by sa.role, sa.position
-    """, [key])  # fmt: skip
+    """,
+        [key],
+    )
     for person in people:
         person["url"] = links.author(person["id"])
-    claims = _rows(conn, """
+    claims = _rows(
+        conn,
+        """
         select c.id, c.statement, c.effect_text, c.certainty, c.kind, cs.role, cs.confidence, cs.locator
         from claim_sources cs join claims c on c.id = cs.claim_id
         where cs.source_key = ? order by c.document_id, c.char_start
-    """, [key])  # fmt: skip
+    """,
+        [key],
+    )
     for claim in claims:
         claim["url"] = links.claim(claim["id"])
         claim["role_label"] = ROLE_LABELS.get(claim["role"], claim["role"])
-    checked = _rows(conn, "select id, statement, effect_text, source_effect_text, effect_status, discrepancy "
-                          "from claims where source_effect_source = ? order by id", [key])  # fmt: skip
+    checked = _rows(
+        conn,
+        "select id, statement, effect_text, source_effect_text, effect_status, discrepancy "
+        "from claims where source_effect_source = ? order by id",
+        [key],
+    )
     for claim in checked:
         claim["url"] = links.claim(claim["id"])
-    co_cited = _rows(conn, """
+    co_cited = _rows(
+        conn,
+        """
         select s.key, s.citation_short, s.title, s.year, count(distinct mine.claim_id) as shared
         from claim_sources mine
         join claim_sources theirs on theirs.claim_id = mine.claim_id and theirs.source_key != mine.source_key
         join sources s on s.key = theirs.source_key
         where mine.source_key = ?
         group by s.key order by shared desc, s.citation_short
-    """, [key])  # fmt: skip
+    """,
+        [key],
+    )
     for other in co_cited:
         other["url"] = links.source(other["key"])
     return {
@@ -329,30 +378,41 @@ def author_page(conn: sqlite3.Connection, author_id, links) -> dict | None:
     author = _one(conn, "select * from authors where id = ?", [author_id])
     if author is None:
         return None
-    works = _rows(conn, """
+    works = _rows(
+        conn,
+        """
         select s.key, s.title, s.year, s.citation_short, s.container_title, s.csl_type, s.n_claims, sa.role
         from source_authors sa join sources s on s.key = sa.source_key
         where sa.author_id = ? order by s.year is null, s.year, s.title
-    """, [author["id"]])  # fmt: skip
+    """,
+        [author["id"]],
+    )
     for work in works:
         work["url"] = links.source(work["key"])
-    coauthors = _rows(conn, """
+    coauthors = _rows(
+        conn,
+        """
         select a.id, a.display, count(distinct other.source_key) as shared
         from source_authors mine
         join source_authors other on other.source_key = mine.source_key and other.author_id != mine.author_id
         join authors a on a.id = other.author_id
         where mine.author_id = ? group by a.id order by shared desc, a.display
-    """, [author["id"]])  # fmt: skip
+    """,
+        [author["id"]],
+    )
     for person in coauthors:
         person["url"] = links.author(person["id"])
     references = {r["key"]: r for r in apa_for_page(sources_by_key(conn, [w["key"] for w in works]))}
     for work in works:
         ref = references.get(work["key"], {})
         work["runs"], work["plain"] = ref.get("runs", []), ref.get("plain", "")
-    n_claims = conn.execute("""
+    n_claims = conn.execute(
+        """
         select count(distinct cs.claim_id) from claim_sources cs
         join source_authors sa on sa.source_key = cs.source_key where sa.author_id = ?
-    """, [author["id"]]).fetchone()[0]  # fmt: skip
+    """,
+        [author["id"]],
+    ).fetchone()[0]
     return {
         "kind": "author",
         "title": author["display"],

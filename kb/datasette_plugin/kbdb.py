@@ -35,7 +35,7 @@ class KBState:
     cache_scope: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
-_STATES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_STATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def state(datasette) -> KBState:

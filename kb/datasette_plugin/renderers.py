@@ -11,7 +11,7 @@ import re
 
 from datasette.utils.asgi import Response
 
-from .citations import has_citable_column, source_keys_for_rows, sources_for_rows, export
+from .citations import export, has_citable_column, source_keys_for_rows, sources_for_rows
 from .kbdb import is_kb
 
 APA_MARKUPS = {"plain": "apa", "text": "apa", "markdown": "apa-markdown", "md": "apa-markdown"}

@@ -129,8 +129,9 @@ def _cache_key(req: SearchRequest, scope: str) -> tuple:
     return (scope, req.query, req.k, req.mode, req.filters)
 
 
-def run_on_connection(conn: sqlite3.Connection, req: SearchRequest, semantic_unavailable: str | None,
-                      cacheable: bool, cache_scope: str) -> Outcome:  # fmt: skip
+def run_on_connection(
+    conn: sqlite3.Connection, req: SearchRequest, semantic_unavailable: str | None, cacheable: bool, cache_scope: str
+) -> Outcome:
     """Search on an open connection (a Datasette read connection). Raises SearchError."""
     key = _cache_key(req, cache_scope)
     if cacheable:
@@ -230,5 +231,3 @@ def sql_kb_search(conn: sqlite3.Connection, datasette, database: str):
 
 def describe_filters(req: SearchRequest) -> dict:
     return {name: list(v) if isinstance(v, tuple) else v for name, v in req.filters}
-
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from datasette.utils.asgi import Response
+
 from kb.cite import sources_by_key
 from kb.cite.select import claims_by_id, referenced_keys
 from search import InvalidQuery, SearchError
@@ -132,8 +133,9 @@ def _decorate(conn, results, links) -> list[dict]:
         # citation and references agree (year suffixes are per list).
         bundle = apa_bundle(sources_by_key(conn, referenced_keys(claims[result.id])))
         location = result.location or {}
-        where = explorer.where_quoted((result.document or {}).get("title"), None,
-                                      location.get("slide_number"), location.get("slide_heading"))  # fmt: skip
+        where = explorer.where_quoted(
+            (result.document or {}).get("title"), None, location.get("slide_number"), location.get("slide_heading")
+        )
         data["copy_text"] = explorer.copy_text(result.statement, bundle, where)
         data["url"] = links.claim(result.id)
         data["topic_links"] = [{"id": t, "url": links.topic_claims(t)} for t in result.topics]
