@@ -5,8 +5,6 @@ BIN := $(VENV)/bin
 DB ?= build/kb.db
 HOST ?= 127.0.0.1
 PORT ?= 8001
-export HF_HUB_OFFLINE := 1
-export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: run test build check serve bench bench-quick clean install install-test
 

@@ -31,7 +31,7 @@ def throughput(n: int, rounds: int) -> None:
     """Alternate raw encode and build_search_artifacts rounds; best of each (the machine is shared)."""
     from synthetic import make_database
 
-    from search.build import build_search_artifacts, claim_texts
+    from search.artifacts import build_search_artifacts, claim_texts
     from search.model import load_sentence_transformer, resolve_model
 
     db = OUT / f"syn-{n}.db"
@@ -71,7 +71,7 @@ def base_database(n: int) -> Path:
     """A synthetic KB of n claims with real embeddings (cached: embedding 10k texts takes minutes)."""
     from synthetic import make_database
 
-    from search.build import build_search_artifacts
+    from search.artifacts import build_search_artifacts
 
     db = OUT / f"syn-{n}.db"
     fingerprint = Path(str(db) + ".faiss.json")
@@ -107,7 +107,7 @@ def main() -> None:
         conn.execute("drop table embeddings")
     code = (
         "import sys, time; sys.path.insert(0, {!r}); t0 = time.perf_counter();"
-        "from search.build import build_search_artifacts;"
+        "from search.artifacts import build_search_artifacts;"
         "s = build_search_artifacts({!r}, {!r}, previous_db={!r}, progress=False);"
         "print(time.perf_counter() - t0, s['embedded'], s['reused'], 'torch' in sys.modules)"
     ).format(str(ROOT), str(fresh), str(fresh) + ".faiss", str(db))

@@ -25,7 +25,7 @@ from common import OUT, eval_queries, peak_rss_mb, percentiles, real_db, report,
 def prepare(n: int) -> str:
     from synthetic import derive_embeddings, make_database
 
-    from search.build import build_search_artifacts
+    from search.artifacts import build_search_artifacts
 
     db = OUT / f"q-{n}.db"
     fingerprint = OUT / f"q-{n}.db.faiss.json"
@@ -102,7 +102,7 @@ def main() -> None:
             lat = []
             for _ in range(args.repeat):
                 for v in vectors:
-                    lat.append(timed(index.search, v, 10)[0])
+                    lat.append(timed(index.query, v, 10)[0])
             p = percentiles(lat)
             rows.append(("vector search only", f"p50 {p['p50']:.2f} ms  p95 {p['p95']:.2f} ms"))
         rows.append(("peak RSS so far", f"{peak_rss_mb():,.0f} MB"))
@@ -116,7 +116,7 @@ def ann_recall(conn, index, vectors, k=10) -> float:
     hits = []
     for v in vectors:
         exact = {index.claim_ids[i] for i in np.argpartition(-(matrix @ v), k)[:k]}
-        hits.append(len(exact & {cid for cid, _ in index.search(v, k)}) / k)
+        hits.append(len(exact & {cid for cid, _ in index.query(v, k)}) / k)
     return float(np.mean(hits))
 
 

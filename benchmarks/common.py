@@ -9,10 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from search.model import use_offline_hub  # noqa: E402
+
+use_offline_hub()
 OUT = Path(os.environ.get("KB_BENCH_DIR", ROOT / "benchmarks" / "out"))
 OUT.mkdir(parents=True, exist_ok=True)
 
@@ -24,10 +25,10 @@ def real_db() -> Path:
     """The real KB built into benchmarks/out/ (once per process; rebuilds reuse every unchanged vector)."""
     global _built
     if _built is None:
-        from ingest.build import build
+        from kb.build import build_kb
 
         _built = OUT / "real-kb.db"
-        build(_built, root=ROOT, progress=False)
+        build_kb(_built, root=ROOT, progress=False)
     return _built
 
 

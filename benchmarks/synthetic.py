@@ -205,7 +205,7 @@ def derive_embeddings(
 ) -> None:
     """Fill the embeddings table with real vectors plus noise (see module docstring)."""
     from search import embeddings as emb
-    from search.build import claim_texts
+    from search.artifacts import claim_texts
     from search.text import content_hash
 
     conn = sqlite3.connect(path)

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import sqlite3
 import sys
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from search.model import use_offline_hub  # noqa: E402
+
+use_offline_hub()
 
 import numpy as np  # noqa: E402
 
-from search.build import claim_texts  # noqa: E402
+from search.artifacts import claim_texts  # noqa: E402
 from search.evaluate import first_relevant_rank, load_queries, metrics  # noqa: E402
 from search.fusion import reciprocal_rank_fusion  # noqa: E402
 from search.keyword import keyword_search, vocabulary_overlap  # noqa: E402

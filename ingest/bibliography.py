@@ -8,6 +8,7 @@ same library it uses (pylatexenc). A name wrapped in braces with no given part,
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -113,6 +114,10 @@ class Source:
     missing: list[str] = field(default_factory=list)
     # BibTeX's "and others": the co-authors exist but were not confirmed.
     authors_incomplete: bool = False
+    # `verified = {yes}`: a person checked every field against an authoritative
+    # record. Kept out of `fields` because it describes our curation, not the work,
+    # so it never reaches CSL-JSON or the source columns.
+    verified: bool = False
 
     @property
     def year(self) -> int | None:
@@ -225,9 +230,12 @@ def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
         incomplete = False
         authors: list[Person] = []
         editors: list[Person] = []
+        verified = False
         for name, fld in entry.fields_dict.items():
             name = name.lower()
-            if name in ("author", "editor"):
+            if name == "verified":
+                verified = _verified_flag(fld, path, problems, entry.key)
+            elif name in ("author", "editor"):
                 people = [_person(p) for p in fld.value]
                 if any(p.family == "others" and not p.given for p in people):
                     people = [p for p in people if not (p.family == "others" and not p.given)]
@@ -244,14 +252,31 @@ def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
             line=line,
             file=problems.rel(path),
             authors_incomplete=incomplete,
+            verified=verified,
         )
         raw = raw_by_key.get(entry.key)
         if raw is not None:
+            # `verified` is the curators' bookkeeping, not bibliographic data: exports leave it out.
+            if "verified" in raw.fields_dict:
+                raw = copy.deepcopy(raw)
+                raw.pop("verified")
             single = Library([raw])
             source.raw_bibtex = bibtexparser.write_string(single).strip() + "\n"
         _validate_source(source, path, problems)
         sources[entry.key] = source
     return sources
+
+
+VERIFIED_VALUES = {"yes": True, "no": False}
+
+
+def _verified_flag(fld, path: Path, problems: Problems, key: str) -> bool:
+    value = str(fld.value).strip().lower()
+    if value not in VERIFIED_VALUES:
+        line = fld.start_line + 1 if getattr(fld, "start_line", None) is not None else None
+        problems.add(path, line, "verified", f"{fld.value!r} is not yes or no", record=key)
+        return False
+    return VERIFIED_VALUES[value]
 
 
 def _validate_source(source: Source, path: Path, problems: Problems) -> None:

@@ -6,6 +6,8 @@ and the field name, and loading carries on so one `kb check` shows them all.
 
 from __future__ import annotations
 
+import datetime
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,16 +45,20 @@ CLAIM_FIELDS = {
     "items",
     "relations",
     "notes",
+    "provenance",
 }
 REQUIRED_FIELDS = ("id", "kind", "statement", "quote", "topics", "certainty", "sources")
 QUOTE_FIELDS = {"text", "start", "end", "line", "slide"}
 PICO_FIELDS = {"population", "setting", "intervention", "comparator", "outcome"}
+# Column order of the PICO parts in `claims` and in the search context.
+PICO_ORDER = ("population", "setting", "intervention", "comparator", "outcome")
 EFFECT_FIELDS = {"text", "metric", "value", "direction"}
 SOURCE_EFFECT_FIELDS = EFFECT_FIELDS | {"source", "location"}
 STUDY_FIELDS = {"design", "n_studies", "n_participants", "country"}
 SOURCE_LINK_FIELDS = {"key", "role", "confidence", "locator", "note"}
 ITEM_FIELDS = {"label", "detail"}
 RELATION_FIELDS = {"relation", "target", "note"}
+PROVENANCE_FIELDS = {"candidate", "accepted"}
 
 
 @dataclass
@@ -109,7 +115,76 @@ class Claim:
     items: list[dict] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
     notes: str | None = None
+    provenance: dict | None = None  # {candidate, accepted} when kb accept made this record
     raw: LineDict | None = None
+
+    def to_row(self, doc, backing: list, topic_labels: list[str], citation: str | None, root: Path) -> dict:
+        """The `claims` row for this record: doc is its Document, backing the Sources it rests on."""
+        slide = doc.slide_at_line(self.line_start)
+        years = [s.year for s in backing if s.year]
+        effect, source_effect = self.effect, self.source_effect
+        items_text = "\n".join(f"{i['label']}: {i['detail']}" if i.get("detail") else i["label"] for i in self.items)
+        pico = {k: self.pico.get(k) for k in PICO_ORDER}
+        context = " | ".join(
+            filter(None, [*pico.values(), self.slide_heading, ", ".join(topic_labels), effect.text if effect else None])
+        )
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "statement": self.statement,
+            "quote": self.quote,
+            "document_id": self.document_id,
+            "char_start": self.char_start,
+            "char_end": self.char_end,
+            "line_start": self.line_start,
+            "line_end": doc.line_of(max(self.char_end - 1, self.char_start)),
+            "slide_number": slide.number if slide else None,
+            "slide_heading": self.slide_heading,
+            **pico,
+            **_effect_columns("effect", effect),
+            **_effect_columns("source_effect", source_effect),
+            "source_effect_source": source_effect.source if source_effect else None,
+            "source_effect_location": source_effect.location if source_effect else None,
+            "effect_status": effect_status(self),
+            "discrepancy": self.discrepancy,
+            "study_design": self.study.get("design"),
+            "n_studies": self.study.get("n_studies"),
+            "n_participants": self.study.get("n_participants"),
+            "country": self.study.get("country"),
+            "certainty": self.certainty,
+            "certainty_note": self.certainty_note,
+            "year": min(years) if years else None,
+            "topics": json.dumps(self.topics),
+            "keywords": json.dumps(self.keywords, ensure_ascii=False),
+            "items_text": items_text or None,
+            "context": context,
+            "citations": citation,
+            "source_keys": json.dumps([s.key for s in backing]),
+            "notes": self.notes,
+            "record_file": str(Path(self.file).resolve().relative_to(Path(root).resolve())),
+            "record_line": self.line,
+            "candidate_id": self.provenance["candidate"] if self.provenance else None,
+            "accepted_on": self.provenance["accepted"] if self.provenance else None,
+        }
+
+
+def _effect_columns(prefix: str, effect: EffectSize | None) -> dict:
+    return {
+        f"{prefix}_{name}": getattr(effect, name) if effect else None
+        for name in ("text", "metric", "value", "direction")
+    }
+
+
+def effect_status(claim: Claim) -> str | None:
+    # A discrepancy can concern a claim with no figure in the deck ("large
+    # improvements" where the source reports moderate ones), so it wins.
+    if claim.discrepancy:
+        return "discrepant"
+    if claim.effect is None:
+        return None
+    if claim.source_effect is None:
+        return "unchecked"
+    return "consistent"
 
 
 class _Checker:
@@ -230,6 +305,7 @@ def load_claim_files(root: Path, problems: Problems) -> list[tuple[Path, str | N
 
 
 def parse_claim(raw: LineDict, file: Path, document_id: str, problems: Problems) -> Claim | None:
+    """One claim record, every field checked; None (with problems added) when it is not usable."""
     record_id = raw.get("id") if isinstance(raw.get("id"), str) else None
     check = _Checker(problems, file, record_id)
     check.unknown(raw, CLAIM_FIELDS)
@@ -242,96 +318,25 @@ def parse_claim(raw: LineDict, file: Path, document_id: str, problems: Problems)
     statement = check.string(raw, "statement", required=True)
     certainty = check.choice(raw, "certainty", CERTAINTY, required=True)
     certainty_note = check.string(raw, "certainty_note")
-    discrepancy = raw.get("discrepancy")
-    if discrepancy is not None:
-        discrepancy = check.string(raw, "discrepancy")
+    discrepancy = check.string(raw, "discrepancy")
     notes = check.string(raw, "notes")
-
-    quote = check.mapping(raw, "quote", required=True)
-    q = {}
-    if quote is not None:
-        check.unknown(quote, QUOTE_FIELDS, "quote.")
-        q["text"] = check.string(quote, "text", "quote.", required=True)
-        q["start"] = check.integer(quote, "start", "quote.", required=True, minimum=0)
-        q["end"] = check.integer(quote, "end", "quote.", required=True, minimum=0)
-        q["line"] = check.integer(quote, "line", "quote.", required=True, minimum=1)
-        q["slide"] = check.string(quote, "slide", "quote.", required=True)
-
+    quote = _quote(check, raw)
     topics = _string_list(check, raw, "topics", required=True, non_empty=True)
     keywords = _string_list(check, raw, "keywords") or []
-
-    pico = {}
-    pico_raw = check.mapping(raw, "pico")
-    if pico_raw is not None:
-        check.unknown(pico_raw, PICO_FIELDS, "pico.")
-        for key in PICO_FIELDS:
-            value = check.string(pico_raw, key, "pico.")
-            if value:
-                pico[key] = value
-
+    pico = _pico(check, raw)
     effect = _effect(check, raw, "effect", EFFECT_FIELDS)
     source_effect = _effect(check, raw, "source_effect", SOURCE_EFFECT_FIELDS)
-
-    study = {}
-    study_raw = check.mapping(raw, "study")
-    if study_raw is not None:
-        check.unknown(study_raw, STUDY_FIELDS, "study.")
-        study["design"] = check.choice(study_raw, "design", STUDY_DESIGNS, "study.")
-        study["n_studies"] = check.integer(study_raw, "n_studies", "study.", minimum=1)
-        study["n_participants"] = check.integer(study_raw, "n_participants", "study.", minimum=1)
-        study["country"] = check.string(study_raw, "country", "study.")
-
-    sources = []
-    for link in check.sequence(raw, "sources", required=True) or []:
-        if not isinstance(link, LineDict):
-            check.add(raw.line_of("sources"), "sources", f"each source link must be a mapping, got {_describe(link)}")
-            continue
-        check.unknown(link, SOURCE_LINK_FIELDS, "sources.")
-        key = check.string(link, "key", "sources.", required=True)
-        role = check.choice(link, "role", SOURCE_ROLES, "sources.", required=True)
-        confidence = check.choice(link, "confidence", CONFIDENCE, "sources.", required=True)
-        if key and role and confidence:
-            sources.append(
-                SourceLink(
-                    key,
-                    role,
-                    confidence,
-                    check.string(link, "locator", "sources."),
-                    check.string(link, "note", "sources."),
-                    link.line,
-                )
-            )
-
-    items = []
-    for item in check.sequence(raw, "items") or []:
-        if not isinstance(item, LineDict):
-            check.add(
-                raw.line_of("items"),
-                "items",
-                f"each item must be a mapping with label and detail, got {_describe(item)}",
-            )
-            continue
-        check.unknown(item, ITEM_FIELDS, "items.")
-        label = check.string(item, "label", "items.", required=True)
-        if label:
-            items.append({"label": label, "detail": check.string(item, "detail", "items.")})
-
-    relations = []
-    for rel in check.sequence(raw, "relations") or []:
-        if not isinstance(rel, LineDict):
-            check.add(raw.line_of("relations"), "relations", f"each relation must be a mapping, got {_describe(rel)}")
-            continue
-        check.unknown(rel, RELATION_FIELDS, "relations.")
-        relation = check.choice(rel, "relation", RELATIONS, "relations.", required=True)
-        target = check.string(rel, "target", "relations.", required=True)
-        if relation and target:
-            relations.append(Relation(relation, target, check.string(rel, "note", "relations."), rel.line))
+    study = _study(check, raw)
+    sources = _source_links(check, raw)
+    items = _items(check, raw)
+    relations = _relations(check, raw)
+    provenance = _provenance(check, raw)
 
     if (
         len(problems.items) > before
         or None in (claim_id, kind, statement, certainty, topics)
         or quote is None
-        or None in q.values()
+        or None in quote.values()
     ):
         return None
     return Claim(
@@ -339,11 +344,11 @@ def parse_claim(raw: LineDict, file: Path, document_id: str, problems: Problems)
         kind=kind,
         statement=statement.strip(),
         document_id=document_id,
-        quote=q["text"],
-        char_start=q["start"],
-        char_end=q["end"],
-        line_start=q["line"],
-        slide_heading=q["slide"],
+        quote=quote["text"],
+        char_start=quote["start"],
+        char_end=quote["end"],
+        line_start=quote["line"],
+        slide_heading=quote["slide"],
         topics=topics,
         certainty=certainty,
         certainty_note=certainty_note,
@@ -359,8 +364,112 @@ def parse_claim(raw: LineDict, file: Path, document_id: str, problems: Problems)
         items=items,
         relations=relations,
         notes=notes,
+        provenance=provenance,
         raw=raw,
     )
+
+
+def _quote(check: _Checker, raw: LineDict) -> dict | None:
+    quote = check.mapping(raw, "quote", required=True)
+    if quote is None:
+        return None
+    check.unknown(quote, QUOTE_FIELDS, "quote.")
+    return {
+        "text": check.string(quote, "text", "quote.", required=True),
+        "start": check.integer(quote, "start", "quote.", required=True, minimum=0),
+        "end": check.integer(quote, "end", "quote.", required=True, minimum=0),
+        "line": check.integer(quote, "line", "quote.", required=True, minimum=1),
+        "slide": check.string(quote, "slide", "quote.", required=True),
+    }
+
+
+def _pico(check: _Checker, raw: LineDict) -> dict[str, str]:
+    pico_raw = check.mapping(raw, "pico")
+    if pico_raw is None:
+        return {}
+    check.unknown(pico_raw, PICO_FIELDS, "pico.")
+    values = {key: check.string(pico_raw, key, "pico.") for key in PICO_FIELDS}
+    return {key: value for key, value in values.items() if value}
+
+
+def _study(check: _Checker, raw: LineDict) -> dict:
+    study_raw = check.mapping(raw, "study")
+    if study_raw is None:
+        return {}
+    check.unknown(study_raw, STUDY_FIELDS, "study.")
+    return {
+        "design": check.choice(study_raw, "design", STUDY_DESIGNS, "study."),
+        "n_studies": check.integer(study_raw, "n_studies", "study.", minimum=1),
+        "n_participants": check.integer(study_raw, "n_participants", "study.", minimum=1),
+        "country": check.string(study_raw, "country", "study."),
+    }
+
+
+def _mappings(check: _Checker, raw: LineDict, key: str, what: str, required=False) -> list[LineDict]:
+    """The entries of a list-of-mappings field; any other entry is reported."""
+    good = []
+    for entry in check.sequence(raw, key, required=required) or []:
+        if isinstance(entry, LineDict):
+            good.append(entry)
+        else:
+            check.add(raw.line_of(key), key, f"each {what}, got {_describe(entry)}")
+    return good
+
+
+def _source_links(check: _Checker, raw: LineDict) -> list[SourceLink]:
+    links = []
+    for link in _mappings(check, raw, "sources", "source link must be a mapping", required=True):
+        check.unknown(link, SOURCE_LINK_FIELDS, "sources.")
+        key = check.string(link, "key", "sources.", required=True)
+        role = check.choice(link, "role", SOURCE_ROLES, "sources.", required=True)
+        confidence = check.choice(link, "confidence", CONFIDENCE, "sources.", required=True)
+        locator = check.string(link, "locator", "sources.")
+        note = check.string(link, "note", "sources.")
+        if key and role and confidence:
+            links.append(SourceLink(key, role, confidence, locator, note, link.line))
+    return links
+
+
+def _items(check: _Checker, raw: LineDict) -> list[dict]:
+    items = []
+    for item in _mappings(check, raw, "items", "item must be a mapping with label and detail"):
+        check.unknown(item, ITEM_FIELDS, "items.")
+        label = check.string(item, "label", "items.", required=True)
+        if label:
+            items.append({"label": label, "detail": check.string(item, "detail", "items.")})
+    return items
+
+
+def _relations(check: _Checker, raw: LineDict) -> list[Relation]:
+    relations = []
+    for rel in _mappings(check, raw, "relations", "relation must be a mapping"):
+        check.unknown(rel, RELATION_FIELDS, "relations.")
+        relation = check.choice(rel, "relation", RELATIONS, "relations.", required=True)
+        target = check.string(rel, "target", "relations.", required=True)
+        if relation and target:
+            relations.append(Relation(relation, target, check.string(rel, "note", "relations."), rel.line))
+    return relations
+
+
+def _provenance(check: _Checker, raw: LineDict) -> dict | None:
+    """Where an accepted candidate came from: `{candidate: ID, accepted: YYYY-MM-DD}` (kb accept writes it)."""
+    provenance = check.mapping(raw, "provenance")
+    if provenance is None:
+        return None
+    check.unknown(provenance, PROVENANCE_FIELDS, "provenance.")
+    candidate = check.string(provenance, "candidate", "provenance.", required=True)
+    accepted = provenance.get("accepted")
+    if accepted is None:
+        check.add(provenance.line, "provenance.accepted", "required field is missing")
+        return None
+    if not isinstance(accepted, (str, datetime.date)) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(accepted)):
+        check.add(
+            provenance.line_of("accepted"),
+            "provenance.accepted",
+            f"must be a date YYYY-MM-DD, got {_describe(accepted)}",
+        )
+        return None
+    return {"candidate": candidate, "accepted": str(accepted)}
 
 
 def _string_list(check: _Checker, raw: LineDict, key: str, required=False, non_empty=False) -> list[str] | None:

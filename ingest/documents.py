@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Problems
+from .readers.base import line_starts
 from .vocabulary import DOCUMENT_KINDS
 from .yaml_lines import LineDict, YamlSyntaxError, load_yaml
 
@@ -51,14 +52,6 @@ class Document:
             if slide.line_start <= line <= slide.line_end:
                 return slide
         return None
-
-
-def line_starts(text: str) -> list[int]:
-    starts = [0]
-    for i, ch in enumerate(text):
-        if ch == "\n" and i + 1 < len(text):
-            starts.append(i + 1)
-    return starts
 
 
 def sha256_of(path: Path) -> str:

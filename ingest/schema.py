@@ -3,7 +3,11 @@ describe every table; metadata.json describes every column for Datasette."""
 
 from __future__ import annotations
 
-import sqlite_utils
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the search path imports json_list; it must not pay for sqlite-utils
+    import sqlite_utils
 
 TABLES = {
     "documents": (
@@ -67,6 +71,8 @@ TABLES = {
             "missing_fields": str,
             "n_claims": int,
             "bib_line": int,
+            # 1 when a curator checked every field against the work (citations.bib `verified = {yes}`).
+            "verified": int,
         },
         {"pk": "key"},
     ),
@@ -127,6 +133,9 @@ TABLES = {
             "notes": str,
             "record_file": str,
             "record_line": int,
+            # Set when `kb accept` made the record from an ingested candidate.
+            "candidate_id": str,
+            "accepted_on": str,
         },
         {"pk": "id", "foreign_keys": [("document_id", "documents", "id"), ("source_effect_source", "sources", "key")]},
     ),
@@ -160,6 +169,27 @@ NOT_NULL = {
     "claims": {"kind", "statement", "quote", "document_id", "char_start", "char_end", "certainty"},
     "claim_sources": {"role", "confidence"},
 }
+
+# Columns that hold a JSON array as text (SQLite has no array type; Datasette's
+# _facet_array and json_each read them). Read them back with json_list().
+JSON_LIST_COLUMNS = {
+    "claims": ("topics", "keywords", "source_keys"),
+    "sources": ("missing_fields",),
+}
+
+
+def json_list(value) -> list:
+    """A JSON-array column's value as a list: [] for NULL, empty or malformed text; a list passes through."""
+    if isinstance(value, list):
+        return value
+    if not value:
+        return []
+    try:
+        parsed = json.loads(value)
+    except (TypeError, ValueError):
+        return []
+    return parsed if isinstance(parsed, list) else []
+
 
 FTS_COLUMNS = ["statement", "quote", "items_text", "keywords", "context"]
 

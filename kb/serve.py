@@ -1,4 +1,4 @@
-"""`kb serve`: the built KB in Datasette, read-only, with the project's plugin and metadata.
+"""What `kb serve` runs: the built KB in Datasette, read-only, with the project's plugin and metadata.
 
 Datasette is built through its Python API rather than its CLI so the
 metadata can follow the database's name (Datasette names a database after its
@@ -7,19 +7,17 @@ file) and the inspected counts can be computed here, in one place.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import errno
 import json
 import os
 import socket
 import sqlite3
-import sys
 from pathlib import Path
 
 import click
 
-from kb.config import DEFAULT_DB, project_root
+from ingest.paths import project_root
 
 # Read-only serving with bounded work per request. The KB is small: a query
 # that needs more than a second is a mistake or an attack.
@@ -111,7 +109,7 @@ def limit_native_threads() -> None:
     threadpool_limits(limits=int(os.environ["OPENBLAS_NUM_THREADS"]))
 
 
-def _check_port(host: str, port: int) -> None:
+def check_port(host: str, port: int) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -125,78 +123,14 @@ def _check_port(host: str, port: int) -> None:
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
-def _run(coro_factory):
+def run_startup(ds) -> None:
+    """Plugin startup on a loop of its own: it loads the search index and query model now, once, not on a visitor's request."""
+    import asyncio
+
     loop = asyncio.new_event_loop()
     try:
         asyncio.set_event_loop(loop)
-        return loop.run_until_complete(coro_factory())
+        loop.run_until_complete(ds.invoke_startup())
     finally:
         asyncio.set_event_loop(None)
         loop.close()
-
-
-@click.command(name="serve")
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_DB,
-    show_default=True,
-    help="The built database (kb build).",
-)
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Interface to listen on. The default serves this machine only.",
-)
-@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
-@click.option(
-    "--metadata",
-    "metadata_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Datasette metadata (default: the project's metadata.json).",
-)
-@click.option(
-    "--sql-time-limit-ms",
-    type=click.IntRange(10, 60_000),
-    default=SETTINGS["sql_time_limit_ms"],
-    show_default=True,
-    help="Cancel any SQL query running longer than this.",
-)
-@click.option(
-    "--access-log/--no-access-log",
-    default=False,
-    show_default=True,
-    help="Log every request (costs about a third of the server's throughput).",
-)
-def serve(db_path, host, port, metadata_path, sql_time_limit_ms, access_log):
-    """Serve the KB with Datasette: search, SQL, citation explorer and exports."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    if not db_path.is_file():
-        raise click.ClickException(f"database {db_path} not found; run `kb build --db {db_path}` first")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(f"Warning: listening on {host}: other machines can reach this server.", err=True)
-    _check_port(host, port)
-    limit_native_threads()
-
-    import uvicorn
-
-    ds = make_datasette(db_path, metadata_path, {"sql_time_limit_ms": sql_time_limit_ms})
-    # Plugin startup loads the search index and query model now, once, not on a visitor's request.
-    _run(ds.invoke_startup)
-    shown_host = f"[{host}]" if ":" in host else host
-    url = f"http://{shown_host}:{port}/"
-    click.echo(f"Evidence KB: serving {db_path} at {url}  (search: {url}-/search)  Ctrl+C to stop.")
-    sys.stdout.flush()
-    uvicorn.run(
-        ds.app(),
-        host=host,
-        port=port,
-        log_level="info" if access_log else "warning",
-        access_log=access_log,
-        lifespan="on",
-        workers=1,
-    )

@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.paths import eval_queries_path
+
 from .retrieve import MODES, search
 
 SPLITS = ("tune", "heldout")
@@ -28,9 +30,7 @@ class LabelledQuery:
 
 
 def default_queries_path() -> Path:
-    from kb.config import project_root
-
-    return project_root() / "evidence" / "eval" / "queries.yaml"
+    return eval_queries_path()
 
 
 def load_queries(path: str | os.PathLike | None = None) -> list[LabelledQuery]:

@@ -36,6 +36,20 @@ HNSW_EF_CONSTRUCTION = 80
 EXACT_FILTER_LIMIT = 20_000
 
 
+def index_path_for(db_path: str | os.PathLike) -> Path:
+    """The FAISS index lives next to its database: build/kb.db -> build/kb.db.faiss."""
+    return Path(str(db_path) + ".faiss")
+
+
+def fingerprint_path_for(db_path: str | os.PathLike) -> Path:
+    """The index's fingerprint: build/kb.db -> build/kb.db.faiss.json."""
+    return fingerprint_path_of_index(index_path_for(db_path))
+
+
+def fingerprint_path_of_index(index_path: str | os.PathLike) -> Path:
+    return Path(str(index_path) + ".json")
+
+
 def choose_index_type(count: int, override: str | None = None) -> str:
     if override:
         if override not in INDEX_TYPES:
@@ -102,12 +116,16 @@ def write_index(index, fingerprint: dict, index_path: str | os.PathLike) -> None
     import faiss
 
     faiss.write_index(index, str(index_path))
-    Path(str(index_path) + ".json").write_text(json.dumps(fingerprint, indent=2) + "\n")
+    write_fingerprint(fingerprint, index_path)
+
+
+def write_fingerprint(fingerprint: dict, index_path: str | os.PathLike) -> None:
+    fingerprint_path_of_index(index_path).write_text(json.dumps(fingerprint, indent=2) + "\n")
 
 
 def read_fingerprint(index_path: str | os.PathLike) -> dict | None:
     try:
-        return json.loads(Path(str(index_path) + ".json").read_text())
+        return json.loads(fingerprint_path_of_index(index_path).read_text())
     except (OSError, ValueError):
         return None
 
@@ -137,7 +155,7 @@ class VectorIndex:
             self._positions = {cid: i for i, cid in enumerate(self.claim_ids)}
         return self._positions.get(claim_id)
 
-    def search(
+    def query(
         self, vector: np.ndarray, k: int, allowed: set[str] | None = None, conn: sqlite3.Connection | None = None
     ) -> list[tuple[str, float]]:
         """(claim_id, cosine similarity) best first; `allowed` restricts to those claims."""
@@ -202,10 +220,8 @@ def load_index(conn: sqlite3.Connection, db_path: str | os.PathLike, model: str 
     Loaded indexes are cached per process and re-checked only when the
     database or index files change (a Datasette worker searches many times).
     """
-    from kb.config import index_path_for
-
     index_path = index_path_for(db_path)
-    fingerprint_path = Path(str(index_path) + ".json")
+    fingerprint_path = fingerprint_path_of_index(index_path)
     key = (str(Path(db_path).resolve()), model)
     stamp = _stamp(db_path, index_path, fingerprint_path)
     cached = _CACHE.get(key)

@@ -64,23 +64,6 @@ def _quoted(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def fts_expression(terms: list[str], style: str = "or") -> str | None:
-    """An FTS5 MATCH expression: each term quoted (so it is never syntax), OR-ed.
-
-    style "prefix" also matches a shortened prefix of long words, catching the
-    forms the porter stemmer does not unite (prioritise/priorities,
-    anaesthesia/anaesthetist).
-    """
-    if not terms:
-        return None
-    parts = []
-    for t in terms:
-        parts.append(_quoted(t))
-        if style == "prefix" and len(t) >= PREFIX_MIN_WORD and not t.isdigit():
-            parts.append(_quoted(t[: max(PREFIX_MIN_WORD - 1, len(t) - 3)]) + "*")
-    return " OR ".join(parts)
-
-
 def document_frequencies(conn: sqlite3.Connection, terms: list[str], cap: int) -> list[int]:
     """For each query word, how many claims match it, counted up to `cap`.
 

@@ -51,8 +51,12 @@ def resolve_model(model: str | os.PathLike | None = None) -> ModelSpec:
     return ModelSpec(name, name)
 
 
-def _offline() -> None:
-    # No network here: make the hub libraries fail fast instead of retrying.
+def use_offline_hub() -> None:
+    """The one place the Hugging Face hub is switched off: weights come from a package, never the network.
+
+    Called before sentence-transformers or transformers is imported, since
+    huggingface_hub reads these variables at import time.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -74,7 +78,7 @@ def embedding_dimension(model) -> int:
 
 @lru_cache(maxsize=4)
 def load_sentence_transformer(location: str):
-    _offline()
+    use_offline_hub()
     try:
         from sentence_transformers import SentenceTransformer
 

@@ -3,9 +3,10 @@ served by `kb search --json`, Datasette's /-/search.json and read by `kb cite --
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import asdict, dataclass, field
+
+from ingest.schema import json_list
 
 
 @dataclass
@@ -45,14 +46,6 @@ class Results(list):
     def __init__(self, items=(), notices=None):
         super().__init__(items)
         self.notices: list[str] = list(notices or [])
-
-
-def json_list(value) -> list:
-    try:
-        parsed = json.loads(value) if value else []
-    except ValueError:
-        return []
-    return parsed if isinstance(parsed, list) else []
 
 
 def _effect(row: dict, prefix: str) -> dict | None:

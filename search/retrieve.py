@@ -10,7 +10,9 @@ import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import DatabaseNotFound, InvalidQuery, SearchError
+from ingest.vocabulary import KINDS, STUDY_DESIGNS
+
+from .errors import DatabaseNotFound, InvalidQuery, NoEmbeddings, SearchError
 from .fusion import WEIGHTS, reciprocal_rank_fusion
 from .keyword import analyse, keyword_search
 from .results import Results, load_results
@@ -70,13 +72,10 @@ def filter_sql(conn: sqlite3.Connection, filters: dict) -> tuple[str, list] | No
             f"claims.id in (select claim_id from claim_topics where topic_id in ({','.join('?' * len(topics))}))"
         )
         params += topics
-    for name, column, vocabulary in (("kind", "kind", "KINDS"), ("study_design", "study_design", "STUDY_DESIGNS")):
+    for name, column, allowed in (("kind", "kind", KINDS), ("study_design", "study_design", STUDY_DESIGNS)):
         values = _as_list(filters.get(name))
         if not values:
             continue
-        from ingest import vocabulary as vocab
-
-        allowed = getattr(vocab, vocabulary)
         bad = [v for v in values if v not in allowed]
         if bad:
             raise InvalidQuery(
@@ -202,7 +201,8 @@ def _search(conn, path, query, k, mode, model, weights, filters, notices) -> Res
         # is nearly free (numpy BLAS and sqlite3_step run without the GIL).
         # The worker never touches the connection (it may be bound to this thread).
         index = _vector_index(conn, path, model)
-        pending = (index, _executor().submit(_embed_query, index, query))
+        if index is not None:
+            pending = (index, _executor().submit(_embed_query, index, query))
     analysed = analyse(conn, query, always=mode == "keyword") if mode in ("hybrid", "keyword") else None
     if analysed is not None:
         hits = keyword_search(conn, analysed, depth, condition)
@@ -248,7 +248,13 @@ def _vector_index(conn, path, model: str | None):
 
     if path is None:
         raise SearchError("semantic search needs a database file (an in-memory database has no index)")
-    return load_index(conn, path, resolve_model(model).id if model else None)
+    try:
+        return load_index(conn, path, resolve_model(model).id if model else None)
+    except NoEmbeddings:
+        # A KB whose documents have no accepted claims yet has nothing to embed: no hits, not an error.
+        if conn.execute("select 1 from claims limit 1").fetchone() is None:
+            return None
+        raise
 
 
 def _embed_query(index, query: str):
@@ -268,6 +274,8 @@ def semantic_search(conn, path, query: str, limit: int, condition=None, *, model
         vector = future.result()
     else:
         index = _vector_index(conn, path, model)
+        if index is None:
+            return []
         vector = _embed_query(index, query)
     allowed = None
     if condition is not None:
@@ -275,7 +283,7 @@ def semantic_search(conn, path, query: str, limit: int, condition=None, *, model
         allowed = {r[0] for r in conn.execute(f"select id from claims where {where}", params)}
         if not allowed:
             return []
-    return index.search(vector, limit, allowed, conn)
+    return index.query(vector, limit, allowed, conn)
 
 
 def related(db, claim_id: str, k: int = 5) -> list[tuple[str, float]]:
@@ -287,10 +295,12 @@ def related(db, claim_id: str, k: int = 5) -> list[tuple[str, float]]:
 
     with _connect(db) as (conn, path):
         index = _vector_index(conn, path, None)
+        if index is None:
+            return []
         row = conn.execute(
             f"select embedding from {TABLE} where claim_id = ? and model = ?", [claim_id, index.model]
         ).fetchone()
         if row is None:
             return []
-        hits = index.search(decode_vector(row[0]), k + 1)
+        hits = index.query(decode_vector(row[0]), k + 1)
     return [(cid, score) for cid, score in hits if cid != claim_id][:k]

@@ -11,7 +11,8 @@ choice was measured with `kb eval` (docs/search.md).
 from __future__ import annotations
 
 import hashlib
-import json
+
+from ingest.schema import json_list
 
 # Which parts go into the embedded text, in order. Kept as data so the
 # evaluation script can compare recipes; DEFAULT_RECIPE is the measured winner.
@@ -25,8 +26,8 @@ RECIPES = {
 }
 DEFAULT_RECIPE = "statement+keywords+pico+topics"
 
-# Columns of `claims` that embedding_text reads; search.build selects exactly these.
-CLAIM_COLUMNS = (
+# Columns of `claims` that embedding_text reads; search.artifacts selects exactly these.
+EMBEDDED_COLUMNS = (
     "id",
     "statement",
     "keywords",
@@ -39,26 +40,14 @@ CLAIM_COLUMNS = (
 )
 
 
-def _json_list(value) -> list[str]:
-    if not value:
-        return []
-    if isinstance(value, list):
-        return value
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        return [value]
-    return [str(v) for v in parsed] if isinstance(parsed, list) else [str(parsed)]
-
-
 def embedding_text(claim: dict, topic_labels: dict[str, str], recipe: str = DEFAULT_RECIPE) -> str:
-    """The text embedded for one claim row (a dict with CLAIM_COLUMNS)."""
+    """The text embedded for one claim row (a dict with EMBEDDED_COLUMNS)."""
     parts = []
     for part in RECIPES[recipe]:
         if part == "statement":
             parts.append((claim.get("statement") or "").strip())
         elif part == "keywords":
-            keywords = _json_list(claim.get("keywords"))
+            keywords = json_list(claim.get("keywords"))
             if keywords:
                 parts.append("Keywords: " + ", ".join(keywords) + ".")
         elif part == "pico":
@@ -66,7 +55,7 @@ def embedding_text(claim: dict, topic_labels: dict[str, str], recipe: str = DEFA
             if pico:
                 parts.append("; ".join(pico) + ".")
         elif part == "topics":
-            labels = [topic_labels.get(t, t) for t in _json_list(claim.get("topics"))]
+            labels = [topic_labels.get(t, t) for t in json_list(claim.get("topics"))]
             if labels:
                 parts.append("Topics: " + ", ".join(labels) + ".")
         elif part == "items":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import sqlite_utils
 
 # key -> (BibTeX entry, CSL-JSON item as ingest writes it, missing fields)
@@ -538,8 +537,3 @@ def build_db(path: Path) -> Path:
         )
     db.close()
     return path
-
-
-@pytest.fixture
-def cite_db(tmp_path) -> Path:
-    return build_db(tmp_path / "cite.db")

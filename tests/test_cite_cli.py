@@ -5,23 +5,22 @@ from __future__ import annotations
 
 import io
 import json
-import sys
-import types
 
 import bibtexparser
 import pytest
 import rispy
-from cite_data import APA_PLAIN, cite_db  # noqa: F401  (fixture)
+import sqlite_utils
+from cite_data import APA_PLAIN
 from click.testing import CliRunner
 from pptx import Presentation
 
-from kb.cite.cli import cite
+from kb.cli import cli
 
 HOMELESS = "homeless-ed-compassion-return-visits"
 
 
 def run(*args):
-    return CliRunner().invoke(cite, [str(a) for a in args], catch_exceptions=False)
+    return CliRunner().invoke(cli, ["cite", *(str(a) for a in args)], catch_exceptions=False)
 
 
 def test_registered_on_the_kb_group():
@@ -31,25 +30,25 @@ def test_registered_on_the_kb_group():
     assert result.exit_code == 0 and "--claim" in result.stdout and "--format" in result.stdout
 
 
-def test_claim_as_apa_by_default(cite_db):  # noqa: F811
+def test_claim_as_apa_by_default(cite_db):
     result = run("--db", cite_db, "--claim", HOMELESS)
     assert result.exit_code == 0
     assert result.stdout == APA_PLAIN["redelmeier1995randomised"] + "\n"
 
 
-def test_repeated_claims_are_all_cited(cite_db):  # noqa: F811
+def test_repeated_claims_are_all_cited(cite_db):
     result = run("--db", cite_db, "--claim", HOMELESS, "--claim", "recovery-experiences", "--format", "bibtex")
     keys = [e.key for e in bibtexparser.parse_string(result.stdout).entries]
     assert keys == ["redelmeier1995randomised", "sonnentag2017advances"]
 
 
-def test_topic_selects_its_claims(cite_db):  # noqa: F811
+def test_topic_selects_its_claims(cite_db):
     result = run("--db", cite_db, "--topic", "recovery", "--format", "ris")
     ids = {e["id"] for e in rispy.loads(result.stdout)}
     assert ids == {"sonnentag2017advances", "west2021compassionate", "west2019caring", "redelmeier1995randomised"}
 
 
-def test_all_with_csl_json(cite_db):  # noqa: F811
+def test_all_with_csl_json(cite_db):
     result = run("--db", cite_db, "--all", "--format", "csl-json")
     assert {i["id"] for i in json.loads(result.stdout)} == {
         "redelmeier1995randomised",
@@ -60,7 +59,7 @@ def test_all_with_csl_json(cite_db):  # noqa: F811
 
 
 @pytest.mark.parametrize("fmt", ["apa-markdown", "apa-html", "markdown"])
-def test_text_formats(cite_db, fmt):  # noqa: F811
+def test_text_formats(cite_db, fmt):
     result = run("--db", cite_db, "--claim", HOMELESS, "--format", fmt)
     assert result.exit_code == 0
     expected = {
@@ -71,50 +70,54 @@ def test_text_formats(cite_db, fmt):  # noqa: F811
     assert expected[fmt] in result.stdout
 
 
-def test_query_uses_search_results_in_rank_order(cite_db, monkeypatch):  # noqa: F811
-    calls = []
+def test_query_uses_search_results_in_rank_order(built_db):
+    import search
 
-    def fake_search(db, query, k=10):
-        calls.append((db, query, k))
-        return [types.SimpleNamespace(id="recovery-experiences"), types.SimpleNamespace(id=HOMELESS)]
-
-    monkeypatch.setitem(sys.modules, "search", types.SimpleNamespace(search=fake_search, SearchError=RuntimeError))
-    result = run("--db", cite_db, "--query", "compassion in care", "-k", 2, "--format", "markdown")
+    query = "compassion in diabetes care"
+    expected = [r.id for r in search.search(built_db, query, k=3)]
+    result = run("--db", built_db, "--query", query, "-k", 3, "--format", "csl-json")
     assert result.exit_code == 0
-    assert calls == [(str(cite_db), "compassion in care", 2)]
-    assert result.stdout.index("Four recovery experiences") < result.stdout.index("In a Canadian randomised trial")
+    db = sqlite_utils.Database(built_db)
+    statements = [db["claims"].get(cid)["statement"] for cid in expected]
+    markdown = run("--db", built_db, "--query", query, "-k", 3, "--format", "markdown").stdout
+    positions = [markdown.index(s.split(",")[0][:40]) for s in statements]
+    assert positions == sorted(positions)
 
 
-def test_query_with_no_hits_is_a_clear_message(cite_db, monkeypatch):  # noqa: F811
-    monkeypatch.setitem(
-        sys.modules, "search", types.SimpleNamespace(search=lambda db, q, k=10: [], SearchError=RuntimeError)
-    )
-    result = run("--db", cite_db, "--query", "zebra migration")
+def test_query_with_no_hits_is_a_clear_message(kb_copy, tmp_path):
+    from kb.build import build_kb
+
+    claims_file = next((kb_copy / "evidence" / "claims").glob("*.yaml"))
+    document = claims_file.read_text(encoding="utf-8").split("claims:")[0]
+    claims_file.write_text(document + "claims: []\n", encoding="utf-8")
+    empty = tmp_path / "empty.db"
+    build_kb(empty, root=kb_copy, progress=False)
+    result = run("--db", empty, "--query", "zebra migration")
     assert result.exit_code == 1
     assert "Nothing to cite. No claims matched the query 'zebra migration'." in result.stderr
     assert result.stdout == ""
 
 
-def test_unknown_claim_ids_are_all_listed(cite_db):  # noqa: F811
+def test_unknown_claim_ids_are_all_listed(cite_db):
     result = run("--db", cite_db, "--claim", "nope", "--claim", HOMELESS, "--claim", "also-nope")
     assert result.exit_code == 1
     assert "Unknown claim ids: nope, also-nope" in result.stderr
     assert result.stdout == ""
 
 
-def test_no_selector_is_a_usage_error(cite_db):  # noqa: F811
+def test_no_selector_is_a_usage_error(cite_db):
     result = run("--db", cite_db)
     assert result.exit_code == 2
     assert "Choose claims with --claim ID, --query TEXT, --topic TOPIC or --all." in result.stderr
 
 
-def test_topic_without_claims_is_an_empty_selection(cite_db):  # noqa: F811
+def test_topic_without_claims_is_an_empty_selection(cite_db):
     result = run("--db", cite_db, "--topic", "teamwork")
     assert result.exit_code == 1
     assert "Nothing to cite. Topic 'teamwork' has no claims." in result.stderr
 
 
-def test_unknown_topic_lists_the_known_ones(cite_db):  # noqa: F811
+def test_unknown_topic_lists_the_known_ones(cite_db):
     result = run("--db", cite_db, "--topic", "astrology")
     assert result.exit_code == 1
     assert "Unknown topic: astrology. Known topics: emergency-care, recovery, teamwork" in result.stderr
@@ -126,7 +129,7 @@ def test_missing_database_is_a_clear_error(tmp_path):
     assert "Database not found" in result.stderr and "kb build" in result.stderr
 
 
-def test_missing_fields_are_listed_on_stderr_and_output_still_complete(cite_db):  # noqa: F811
+def test_missing_fields_are_listed_on_stderr_and_output_still_complete(cite_db):
     result = run("--db", cite_db, "--claim", "fixture-discrepant-claim")
     assert result.exit_code == 0
     assert "Warning: source west2021compassionate is missing: address" in result.stderr
@@ -134,7 +137,7 @@ def test_missing_fields_are_listed_on_stderr_and_output_still_complete(cite_db):
     assert "Warning" not in result.stdout
 
 
-def test_unsourced_claims_are_flagged_on_stderr(cite_db):  # noqa: F811
+def test_unsourced_claims_are_flagged_on_stderr(cite_db):
     result = run("--db", cite_db, "--claim", "unsourced-claim", "--format", "markdown")
     assert result.exit_code == 0
     assert "1 claim has no cited source and is exported without a citation: unsourced-claim" in result.stderr
@@ -151,7 +154,7 @@ def test_unsourced_claims_are_flagged_on_stderr(cite_db):  # noqa: F811
         ("cards.pptx", lambda p: len(Presentation(str(p)).slides) == 2),
     ],
 )
-def test_output_file_format_follows_its_extension(cite_db, tmp_path, name, check):  # noqa: F811
+def test_output_file_format_follows_its_extension(cite_db, tmp_path, name, check):
     path = tmp_path / name
     result = run("--db", cite_db, "--claim", HOMELESS, "-o", path)
     assert result.exit_code == 0 and result.stdout == ""
@@ -159,13 +162,13 @@ def test_output_file_format_follows_its_extension(cite_db, tmp_path, name, check
     assert check(path)
 
 
-def test_ris_file_keeps_crlf(cite_db, tmp_path):  # noqa: F811
+def test_ris_file_keeps_crlf(cite_db, tmp_path):
     path = tmp_path / "x.ris"
     run("--db", cite_db, "--claim", HOMELESS, "--format", "ris", "-o", path)
     assert path.read_bytes().startswith(b"TY  - JOUR\r\n")
 
 
-def test_pptx_to_a_pipe_is_the_pptx_bytes(cite_db):  # noqa: F811
+def test_pptx_to_a_pipe_is_the_pptx_bytes(cite_db):
     result = run("--db", cite_db, "--claim", HOMELESS, "--claim", "recovery-experiences", "--format", "pptx")
     deck = Presentation(io.BytesIO(result.stdout_bytes))
     assert len(deck.slides) == 3

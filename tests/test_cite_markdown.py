@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from cite_data import APA_PLAIN, cite_db  # noqa: F401  (fixture)
+from cite_data import APA_PLAIN
 
 from kb.cite.markdown import format_markdown
 from kb.cite.select import select
 
 
 @pytest.fixture
-def selection(cite_db):  # noqa: F811
+def selection(cite_db):
     return select(
         cite_db,
         claim_ids=[

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 import pytest
-from cite_data import APA_ORDER, APA_PLAIN, CLAIMS, cite_db  # noqa: F401  (fixture)
+from cite_data import APA_ORDER, APA_PLAIN, CLAIMS
 from pptx import Presentation
 
 from kb.cite.pptx import format_pptx
@@ -18,7 +18,7 @@ ORDER = ["homeless-ed-compassion-return-visits", "fixture-discrepant-claim", "re
 
 
 @pytest.fixture
-def deck_bytes(cite_db):  # noqa: F811
+def deck_bytes(cite_db):
     selection = select(cite_db, claim_ids=ORDER)
     return format_pptx(selection.claims, selection.sources)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from kb.config import fingerprint_path_for, index_path_for
 from kb.serve import make_datasette
+from search.index import fingerprint_path_for, index_path_for
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -13,10 +13,9 @@ import pytest
 import yaml
 
 import search
-from kb.config import fingerprint_path_for, index_path_for
 from search import embeddings as emb
-from search.build import build_search_artifacts, claim_texts
-from search.index import ANN_THRESHOLD, build_index, choose_index_type
+from search.artifacts import build_search_artifacts, claim_texts
+from search.index import ANN_THRESHOLD, build_index, choose_index_type, fingerprint_path_for, index_path_for
 from search.model import DEFAULT_MODEL_ID, default_model_path, load_sentence_transformer, resolve_model
 from search.numpy_bert import NumpyBertEncoder, supports
 from search.text import content_hash, embedding_text
@@ -139,9 +138,9 @@ def test_ann_indexes_agree_with_exact_search(kind):
 
 
 def _build_copy(project: Path, db: Path, **options) -> dict:
-    from ingest.build import build
+    from kb.build import build_kb
 
-    return build(db, root=project, progress=False, **options).search
+    return build_kb(db, root=project, progress=False, **options).search
 
 
 def test_rebuild_reuses_vectors_and_reembeds_only_changed_claims(kb_copy, tmp_path):

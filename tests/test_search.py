@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 import search
 from kb.cli import cli
-from kb.config import fingerprint_path_for, index_path_for
 from search import IndexMissing, IndexStale, InvalidQuery, NoEmbeddings, SearchError
+from search.index import fingerprint_path_for, index_path_for
 from search.retrieve import MAX_QUERY_CHARS
 
 RESULT_FIELDS = {
@@ -345,7 +345,7 @@ def test_search_errors_share_a_base_class():
 
 def test_importing_search_loads_no_heavy_libraries():
     code = (
-        "import sys, search, search.cli, search.retrieve;"
+        "import sys, search, search.retrieve, kb.cli;"
         "print(sorted(m for m in ('torch', 'faiss', 'sentence_transformers', 'transformers', 'numpy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

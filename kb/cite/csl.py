@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 
+from ingest.schema import json_list
+
 # Variables that only make sense inside this knowledge base. The year suffix is
 # assigned across the whole KB at build time; a reference manager (and
 # kb.cite.apa, for a selection) assigns its own.
@@ -42,10 +44,7 @@ def format_csl_json(sources: Iterable[Mapping]) -> str:
 
 def missing_fields(source: Mapping) -> list[str]:
     """The recommended fields ingest found missing (`sources.missing_fields`)."""
-    raw = source.get("missing_fields")
-    if not raw:
-        return []
-    return list(json.loads(raw)) if isinstance(raw, str) else list(raw)
+    return list(json_list(source.get("missing_fields")))
 
 
 def names(item: Mapping, variable: str = "author") -> list[dict]:

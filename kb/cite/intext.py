@@ -128,6 +128,10 @@ class InText:
         item = self.by_id[key]
         return self._author(item, self._shown[key], markup), year_text(item)
 
+    def narrative(self, key: str) -> str:
+        """ "Redelmeier et al. (1995)": the citation as part of a sentence, "and" for "&"."""
+        return "{} ({})".format(*self.parts(key)).replace(" & ", " and ")
+
     def cite(self, keys: Iterable[str], markup: str = "plain") -> str:
         """ "(A, 2019; B & C, 2020)": reference-list order, same authors' years
         joined ("West, 2019, 2021"), each work once. "" when keys is empty."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import sqlite_utils
+from ingest.db import DatabaseNotFound, open_database
+from ingest.schema import json_list
 
 from .csl import missing_fields
 
@@ -59,23 +58,17 @@ class Selection:
         return out
 
 
-def open_db(db) -> sqlite_utils.Database:
-    """A path, a sqlite3 connection (as Datasette hands out) or a Database."""
-    if isinstance(db, sqlite_utils.Database):
-        return db
-    if isinstance(db, sqlite3.Connection):
-        return sqlite_utils.Database(db)
-    path = os.fspath(db)
-    if not os.path.exists(path):
-        raise SelectionError(f"Database not found: {path} (run `kb build` first)")
-    return sqlite_utils.Database(path)
+def open_db(db):
+    """ingest.db.open_database, with a missing file reported as a SelectionError."""
+    try:
+        return open_database(db)
+    except DatabaseNotFound:
+        raise SelectionError(f"Database not found: {os.fspath(db)} (run `kb build` first)") from None
 
 
 def cited_keys(claim: Mapping) -> list[str]:
     """The sources a claim rests on (cited in the deck or attributed), in order."""
-    raw = claim.get("source_keys")
-    keys = json.loads(raw) if isinstance(raw, str) else list(raw or [])
-    return [k for k in keys if k]
+    return [k for k in json_list(claim.get("source_keys")) if k]
 
 
 def referenced_keys(claim: Mapping) -> list[str]:
@@ -157,7 +150,7 @@ def select(
     k: int = 5,
     topic: str | None = None,
     all_claims: bool = False,
-    search: Callable | None = None,
+    searcher: Callable | None = None,
 ) -> Selection:
     """The union of the selectors, in this order: the ids as given, search hits
     by rank, the topic's claims and then all claims in deck order.
@@ -168,13 +161,13 @@ def select(
     claim_ids = list(claim_ids)
     if not (claim_ids or query or topic or all_claims):
         raise EmptySelection("Nothing selected: give --claim ID, --query TEXT, --topic TOPIC or --all.")
-    db_handle = db if isinstance(db, (sqlite_utils.Database, sqlite3.Connection)) else os.fspath(db)
+    # One connection for everything, search included (it finds the index from the connection's file).
     database = open_db(db)
     ordered: list[str] = []
     ordered += [c["id"] for c in claims_by_id(database, claim_ids)]
     notices: list[str] = []
     if query:
-        results = (search or _default_search)(db_handle, query, k)
+        results = (searcher or _default_search)(database, query, k)
         notices += list(getattr(results, "notices", []) or [])
         hits = [r.id if hasattr(r, "id") else r["id"] for r in results]
         if not hits:

@@ -20,7 +20,7 @@ from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from markupsafe import Markup
 
-from . import citations, explorer, search_service, search_views
+from . import citations, explorer, finder, finder_views
 from .kbdb import STATIC_NAME, find_kb_database, is_kb, is_kb_connection, kb_database, link_targets, state
 from .limits import MAX_URL_PATH_BYTES, MAX_URL_QUERY_BYTES
 from .links import Links
@@ -39,7 +39,7 @@ def startup(datasette):
         db = kb_database(datasette)
         kb.topics = await db.execute_fn(explorer.topic_options)
         kb.claim_ids, kb.source_keys, kb.views = await db.execute_fn(link_targets)
-        await search_service.warm_up(datasette)
+        await finder.warm_up(datasette)
         citations.warm_in_background(db.path)
 
     return inner
@@ -50,14 +50,14 @@ def prepare_connection(conn, database, datasette):
     # Only the KB gets the function; other attached databases stay untouched.
     if database == "_internal" or not is_kb_connection(conn):
         return
-    conn.create_function("kb_search", -1, search_service.sql_kb_search(conn, datasette, database))
+    conn.create_function("kb_search", -1, finder.sql_kb_search(conn, datasette, database))
 
 
 @hookimpl
 def register_routes(datasette):
     return [
-        (r"^/-/search\.json$", search_views.search_json),
-        (r"^/-/search$", search_views.search_page),
+        (r"^/-/search\.json$", finder_views.search_json),
+        (r"^/-/search$", finder_views.search_page),
     ]
 
 
@@ -98,7 +98,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         if db is None:
             return {}
         links = Links(datasette, db.name)
-        extra = {"kb_database": db.name, "kb_search_url": links.search()}
+        extra = {"kb_database": db.name, "kb_search_url": links.search_page()}
         if view_name == "index":
             extra["kb_home"] = await db.execute_fn(lambda conn: explorer.home(conn, links))
             extra["kb_queries"] = [
@@ -120,8 +120,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
     return inner
 
 
-CLAIM_COLUMNS = {"id", "claim_id", "from_claim", "to_claim"}
-SOURCE_COLUMNS = {"key", "source_key", "source_effect_source"}
+# Columns whose value, in a view or query, is a claim id or a source key worth linking.
+LINKED_SOURCE_COLUMNS = {"key", "source_key", "source_effect_source"}
 
 
 @hookimpl
@@ -137,9 +137,9 @@ def render_cell(value, column, table, database, datasette):
     if table is not None and table not in kb.views:
         return None
     links = Links(datasette, database)
-    if column in CLAIM_COLUMNS and value in kb.claim_ids:
+    if column in citations.CLAIM_ID_COLUMNS and value in kb.claim_ids:
         return Markup('<a href="{}">{}</a>').format(links.claim(value), value)
-    if column in SOURCE_COLUMNS and value in kb.source_keys:
+    if column in LINKED_SOURCE_COLUMNS and value in kb.source_keys:
         return Markup('<a href="{}">{}</a>').format(links.source(value), value)
     return None
 
@@ -161,7 +161,7 @@ def menu_links(datasette):
         return []
     links = Links(datasette, db.name)
     return [
-        {"href": links.search(), "label": "Search the evidence"},
+        {"href": links.search_page(), "label": "Search the evidence"},
         {"href": links.table("claims_with_citations"), "label": "Browse claims"},
         {"href": links.table("sources"), "label": "Browse sources"},
     ]

@@ -14,18 +14,18 @@ import sys
 import threading
 from collections.abc import Iterable, Sequence
 
+from ingest.schema import json_list
 from kb.cite import FORMATS, Bibliography, render, sources_by_key
 from kb.cite.apa import html_to_runs
 from kb.cite.select import claims_by_id, referenced_keys
-from search.results import json_list
 
 # A row "is about" a source when one of these holds a known source key...
 SOURCE_COLUMNS = ("key", "source_key")
 # ...else about the claims in these columns...
-CLAIM_COLUMNS = ("id", "claim_id", "from_claim", "to_claim")
+CLAIM_ID_COLUMNS = ("id", "claim_id", "from_claim", "to_claim")
 # ...else these name the sources directly (a query over claims without their id).
 FALLBACK_SOURCE_COLUMNS = ("source_keys", "source_effect_source")
-CITABLE_COLUMNS = frozenset(SOURCE_COLUMNS + CLAIM_COLUMNS + FALLBACK_SOURCE_COLUMNS)
+CITABLE_COLUMNS = frozenset(SOURCE_COLUMNS + CLAIM_ID_COLUMNS + FALLBACK_SOURCE_COLUMNS)
 _CHUNK = 500
 
 
@@ -75,7 +75,7 @@ def source_keys_for_rows(conn: sqlite3.Connection, columns: Sequence[str], rows)
         return []
     rows = _as_dicts(columns, rows)
     source_cols = [c for c in SOURCE_COLUMNS if c in columns]
-    claim_cols = [c for c in CLAIM_COLUMNS if c in columns]
+    claim_cols = [c for c in CLAIM_ID_COLUMNS if c in columns]
     fallback_cols = [c for c in FALLBACK_SOURCE_COLUMNS if c in columns]
 
     candidate_sources, candidate_claims = set(), set()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 
+from ingest.schema import json_list
 from kb.cite import sources_by_key
 from kb.cite.select import referenced_keys
-from search.results import json_list
 
 from .citations import apa_bundle, apa_for_page
 
@@ -72,7 +72,7 @@ def home(conn: sqlite3.Connection, links) -> dict:
     topics = _rows(conn, "select id, label, description, n_claims from topics order by n_claims desc, label")
     for topic in topics:
         topic["url"] = links.topic_claims(topic["id"])
-        topic["search_url"] = links.search(topic=topic["id"])
+        topic["search_url"] = links.search_page(topic=topic["id"])
     kinds = _rows(conn, "select kind, count(*) as n from claims group by kind order by n desc, kind")
     for kind in kinds:
         kind["url"] = links.table("claims", {"kind": kind["kind"]})
@@ -198,8 +198,8 @@ def claim_page(conn: sqlite3.Connection, claim_id: str, links) -> dict | None:
         "related_method": method,
         "out_edges": out_edges,
         "in_edges": in_edges,
-        "exports": export_links(links.claim, claim_id, bool(copy_bundle["references"])),
-        "search_url": links.search(q=claim["statement"][:200]),
+        "exports": row_exports(links.claim, claim_id) if copy_bundle["references"] else [],
+        "search_url": links.search_page(q=claim["statement"][:200]),
     }
 
 
@@ -290,15 +290,28 @@ def where_quoted(document_title: str | None, author: str | None, slide_number, s
     return "".join(parts)
 
 
-def export_links(row_url, pk, enabled: bool) -> list[dict]:
-    if not enabled:
-        return []
-    return [
-        {"label": "BibTeX", "url": row_url(pk, "bib")},
-        {"label": "RIS", "url": row_url(pk, "ris")},
-        {"label": "APA (text)", "url": row_url(pk, "apa")},
-        {"label": "APA (Markdown)", "url": row_url(pk, "apa") + "?_markup=markdown"},
-    ]
+# (label, renderer extension, _markup) of every export a page offers.
+EXPORTS = (
+    ("BibTeX", "bib", None),
+    ("RIS", "ris", None),
+    ("APA (text)", "apa", None),
+    ("APA (Markdown)", "apa", "markdown"),
+)
+
+
+def export_links(url_for) -> list[dict]:
+    """The export links of a page; url_for(extension, markup) makes each URL."""
+    return [{"label": label, "url": url_for(ext, markup)} for label, ext, markup in EXPORTS]
+
+
+def row_exports(row_url, pk) -> list[dict]:
+    return export_links(lambda ext, markup: row_url(pk, ext) + ("?_markup=" + markup if markup else ""))
+
+
+def table_exports(links, table: str, params: dict) -> list[dict]:
+    return export_links(
+        lambda ext, markup: links.table(table, {**params, "_markup": markup} if markup else params, ext)
+    )
 
 
 # -- Source -----------------------------------------------------------------------------
@@ -366,7 +379,7 @@ def source_page(conn: sqlite3.Connection, key: str, links) -> dict | None:
         "checked_claims": checked,
         "co_cited": co_cited,
         "missing_fields": json_list(source.get("missing_fields")),
-        "exports": export_links(links.source, key, True),
+        "exports": row_exports(links.source, key),
         "claims_url": links.query("claims_citing_source", {"source_key": key}),
     }
 
@@ -421,14 +434,5 @@ def author_page(conn: sqlite3.Connection, author_id, links) -> dict | None:
         "coauthors": coauthors,
         "n_claims": n_claims,
         # The link table holds the source keys, so the ordinary renderers export the works.
-        "exports": _table_exports(links, "source_authors", {"author_id": author["id"], "_size": "max"}),
+        "exports": table_exports(links, "source_authors", {"author_id": author["id"], "_size": "max"}),
     }
-
-
-def _table_exports(links, table: str, params: dict) -> list[dict]:
-    return [
-        {"label": "BibTeX", "url": links.table(table, params, "bib")},
-        {"label": "RIS", "url": links.table(table, params, "ris")},
-        {"label": "APA (text)", "url": links.table(table, params, "apa")},
-        {"label": "APA (Markdown)", "url": links.table(table, {**params, "_markup": "markdown"}, "apa")},
-    ]

@@ -6,12 +6,13 @@ SQL call must never be able to ask for unbounded work or echo unbounded input.
 
 from __future__ import annotations
 
-# search.retrieve cuts longer queries itself; refusing them here instead means
+# search.retrieve cuts queries longer than its MAX_QUERY_CHARS itself; the
+# plugin refuses them instead (with the same limit, imported from there), so
 # the web never silently answers a different question than the one asked.
-MAX_QUERY_CHARS = 500
 DEFAULT_K = 10
-# The whole KB is small; 100 is more than a page can usefully show.
-MAX_K = 100
+# The Python API allows search.retrieve.MAX_K; a page or a SQL call gets at
+# most this many, which is more than a page can usefully show.
+MAX_PAGE_K = 100
 # Ids, keys, filter values, modes: nothing legitimate is longer.
 MAX_PARAM_CHARS = 200
 # Repeated parameters (?topic=a&topic=b...).
@@ -34,7 +35,7 @@ def bounded_text(value: str | None, name: str, limit: int = MAX_PARAM_CHARS) -> 
 
 
 def parse_k(raw, default: int = DEFAULT_K, strict: bool = True) -> int:
-    """k from a URL or SQL: a whole number, at most MAX_K (larger values are capped).
+    """k from a URL or SQL: a whole number, at most MAX_PAGE_K (larger values are capped).
 
     strict: k < 1 is an error (a URL); otherwise it becomes 1 (SQL, where an
     error would only say "user-defined function raised exception").
@@ -48,10 +49,10 @@ def parse_k(raw, default: int = DEFAULT_K, strict: bool = True) -> int:
     if isinstance(raw, str):
         raw = raw.strip()
         if len(raw) > 12 or not raw.lstrip("-").isdigit():
-            raise BadParameter(f"k must be a whole number from 1 to {MAX_K}")
+            raise BadParameter(f"k must be a whole number from 1 to {MAX_PAGE_K}")
         raw = int(raw)
     if not isinstance(raw, int):
-        raise BadParameter(f"k must be a whole number from 1 to {MAX_K}")
+        raise BadParameter(f"k must be a whole number from 1 to {MAX_PAGE_K}")
     if raw < 1 and strict:
         raise BadParameter(f"k must be at least 1, not {raw}")
-    return max(1, min(MAX_K, raw))
+    return max(1, min(MAX_PAGE_K, raw))

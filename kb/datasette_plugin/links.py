@@ -46,7 +46,7 @@ class Links:
         url = str(self.ds.urls.query(self.database, name))
         return url + ("?" + urllib.parse.urlencode(params) if params else "")
 
-    def search(self, **params) -> str:
+    def search_page(self, **params) -> str:
         url = str(self.ds.urls.path("/-/search"))
         params = {k: v for k, v in params.items() if v not in (None, "")}
         return url + ("?" + urllib.parse.urlencode(params, doseq=True) if params else "")

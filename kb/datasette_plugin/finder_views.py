@@ -9,11 +9,12 @@ from datasette.utils.asgi import Response
 from kb.cite import sources_by_key
 from kb.cite.select import claims_by_id, referenced_keys
 from search import InvalidQuery, SearchError
+from search.retrieve import MAX_QUERY_CHARS
 
-from . import explorer, search_service
+from . import explorer, finder
 from .citations import apa_bundle
 from .kbdb import kb_database, state
-from .limits import MAX_K, MAX_QUERY_CHARS, MAX_QUERY_STRING_CHARS, BadParameter
+from .limits import MAX_PAGE_K, MAX_QUERY_STRING_CHARS, BadParameter
 from .links import Links
 
 EXAMPLES = (
@@ -37,7 +38,7 @@ async def search_json(datasette, request) -> Response:
     if not req.query:
         return _json_error("q is required: /-/search.json?q=your+question&k=10", 400)
     try:
-        outcome = await search_service.run(datasette, req)
+        outcome = await finder.run(datasette, req)
     except InvalidQuery as exc:
         return _json_error(str(exc), 400)
     except SearchError as exc:
@@ -53,7 +54,7 @@ async def search_json(datasette, request) -> Response:
             "query": req.query,
             "k": req.k,
             "mode": outcome.mode,
-            "filters": search_service.describe_filters(req),
+            "filters": req.filter_kwargs(),
             "notices": outcome.notices,
             "results": outcome.dicts(),
         }
@@ -70,7 +71,7 @@ async def search_page(datasette, request) -> Response:
         error, status = str(exc), 400
     if req is not None and req.query and db is not None:
         try:
-            outcome = await search_service.run(datasette, req)
+            outcome = await finder.run(datasette, req)
         except InvalidQuery as exc:
             error, status = str(exc), 400
         except SearchError as exc:
@@ -85,12 +86,12 @@ async def search_page(datasette, request) -> Response:
         "q": req.query if req else (request.args.get("q") or "")[:MAX_QUERY_CHARS],
         "k": req.k if req else 10,
         "mode": req.mode if req else "hybrid",
-        "selected": search_service.describe_filters(req) if req else {},
-        "modes": search_service.MODES,
+        "selected": req.filter_kwargs() if req else {},
+        "modes": finder.MODES,
         "topics": topics,
         "kinds": _vocabulary("KINDS"),
         "designs": _vocabulary("STUDY_DESIGNS"),
-        "max_k": MAX_K,
+        "max_k": MAX_PAGE_K,
         "max_query_chars": MAX_QUERY_CHARS,
         "error": error,
         "searched": outcome is not None,
@@ -98,7 +99,7 @@ async def search_page(datasette, request) -> Response:
         "notices": outcome.notices if outcome else [],
         "result_mode": outcome.mode if outcome else None,
         "semantic_unavailable": state(datasette).semantic_unavailable,
-        "examples": [{"q": e, "url": links.search(q=e) if links else "#"} for e in EXAMPLES],
+        "examples": [{"q": e, "url": links.search_page(q=e) if links else "#"} for e in EXAMPLES],
         "json_url": _json_url(datasette, request),
     }
     html = await datasette.render_template("kb_search.html", context, request=request, view_name="kb_search")
@@ -109,7 +110,7 @@ def _parse(request):
     if len(request.query_string) > MAX_QUERY_STRING_CHARS:
         raise BadParameter(f"the query string is too long (limit {MAX_QUERY_STRING_CHARS} characters)")
     # Hybrid by default, as `kb search`; without embeddings it degrades to keyword with a notice.
-    return search_service.parse_request(request.args)
+    return finder.parse_request(request.args)
 
 
 def _json_url(datasette, request) -> str:

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 import search
 from search import IndexUnavailable, SearchError
+from search.retrieve import MAX_QUERY_CHARS
 
 from .kbdb import kb_database, state
 from .limits import (
-    MAX_K,
-    MAX_QUERY_CHARS,
+    MAX_PAGE_K,
     MAX_VALUES_PER_PARAM,
     BadParameter,
     bounded_text,
@@ -53,8 +53,8 @@ def parse_request(args, default_mode: str = "hybrid") -> SearchRequest:
     raw_k = bounded_text(args.get("k"), "k", 12)
     k = parse_k(raw_k)
     notices = []
-    if raw_k and raw_k.isdigit() and int(raw_k) > MAX_K:
-        notices.append(f"k capped at {MAX_K}")
+    if raw_k and raw_k.isdigit() and int(raw_k) > MAX_PAGE_K:
+        notices.append(f"k capped at {MAX_PAGE_K}")
     mode = bounded_text(args.get("mode"), "mode") or default_mode
     if mode not in MODES:
         raise BadParameter(f"mode must be one of {', '.join(MODES)}")
@@ -227,7 +227,3 @@ def sql_kb_search(conn: sqlite3.Connection, datasette, database: str):
         return json.dumps([{"id": r.id, "score": r.score} for r in outcome.results])
 
     return kb_search
-
-
-def describe_filters(req: SearchRequest) -> dict:
-    return {name: list(v) if isinstance(v, tuple) else v for name, v in req.filters}

@@ -9,7 +9,6 @@ fingerprint is identical (building HNSW over a large collection is slow).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sqlite3
@@ -17,15 +16,23 @@ import time
 from pathlib import Path
 
 from . import embeddings as emb
-from .index import build_index, choose_index_type, make_fingerprint, read_fingerprint, write_index
+from .index import (
+    build_index,
+    choose_index_type,
+    index_path_for,
+    make_fingerprint,
+    read_fingerprint,
+    write_fingerprint,
+    write_index,
+)
 from .model import encode_for_index, resolve_model
-from .text import CLAIM_COLUMNS, DEFAULT_RECIPE, content_hash, embedding_text
+from .text import DEFAULT_RECIPE, EMBEDDED_COLUMNS, content_hash, embedding_text
 
 
 def claim_texts(conn: sqlite3.Connection, recipe: str = DEFAULT_RECIPE) -> dict[str, str]:
     """claim id -> the text embedded for it (see search/text.py)."""
     labels = dict(conn.execute("select id, label from topics").fetchall())
-    cursor = conn.execute(f"select {', '.join(CLAIM_COLUMNS)} from claims order by id")
+    cursor = conn.execute(f"select {', '.join(EMBEDDED_COLUMNS)} from claims order by id")
     names = [d[0] for d in cursor.description]
     return {row[0]: embedding_text(dict(zip(names, row)), labels, recipe) for row in cursor}
 
@@ -124,11 +131,9 @@ def _reuse_previous_index(previous_db, fingerprint: dict, index_path) -> bool:
     """Copy the previous database's index when its fingerprint is identical to the one we would write."""
     if not previous_db:
         return False
-    from kb.config import index_path_for
-
     old_index = index_path_for(previous_db)
     if not old_index.exists() or read_fingerprint(old_index) != fingerprint:
         return False
     shutil.copyfile(old_index, index_path)
-    Path(str(index_path) + ".json").write_text(json.dumps(fingerprint, indent=2) + "\n")
+    write_fingerprint(fingerprint, index_path)
     return True

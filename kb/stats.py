@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlite_utils
-
-from kb.config import fingerprint_path_for, index_path_for
+from ingest.db import open_database
+from search.index import fingerprint_path_for, index_path_for
 
 
 def collect_stats(db_path: Path) -> dict:
-    db = sqlite_utils.Database(db_path)
+    db = open_database(db_path)
     try:
         tables = {
             name: db[name].count

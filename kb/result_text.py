@@ -1,0 +1,51 @@
+"""Search results as a person reads them in a terminal (the JSON contract is `SearchResult.to_dict()`)."""
+
+from __future__ import annotations
+
+import textwrap
+
+
+def _format_effect(effect: dict | None) -> str | None:
+    if not effect:
+        return None
+    return effect.get("text") or (
+        f"{effect.get('metric')} {effect.get('value')}" if effect.get("value") is not None else None
+    )
+
+
+def format_result(result: dict, width: int = 88) -> str:
+    """One numbered, human-readable result: statement, then effect/certainty/citation, then where."""
+    head = f"{result['rank']}. "
+    lines = textwrap.wrap(result["statement"], width=width, initial_indent=head, subsequent_indent=" " * len(head))
+    indent = " " * len(head)
+    facts = []
+    effect = _format_effect(result.get("effect"))
+    if effect:
+        facts.append(f"Effect: {effect}")
+    if result.get("certainty"):
+        facts.append(f"Certainty: {result['certainty'].replace('_', ' ')}")
+    facts.append(result["kind"])
+    if result.get("study_design"):
+        facts.append(result["study_design"].replace("_", " "))
+    facts.append(result.get("citation") or "no source cited")
+    lines.append(indent + " · ".join(facts))
+    if result.get("discrepancy"):
+        lines += textwrap.wrap(
+            "Deck and source differ: " + result["discrepancy"],
+            width=width,
+            initial_indent=indent + "! ",
+            subsequent_indent=indent + "  ",
+        )
+    loc = result["location"]
+    where = []
+    if loc.get("slide_number") is not None:
+        where.append(
+            f"slide {loc['slide_number']}" + (f" “{loc['slide_heading']}”" if loc.get("slide_heading") else "")
+        )
+    if loc.get("line_start") is not None:
+        if loc.get("line_end") in (None, loc["line_start"]):
+            where.append(f"line {loc['line_start']}")
+        else:
+            where.append(f"lines {loc['line_start']}-{loc['line_end']}")
+    lines.append(indent + ", ".join(where) + f" · id: {result['id']} · score {result['score']:.4g}")
+    return "\n".join(lines)
