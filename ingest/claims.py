@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .effects import METRICS, direction_problem, parse_effect
 from .errors import Problems
+from .paths import claims_dir
 from .vocabulary import (
     CERTAINTY,
     CONFIDENCE,
@@ -276,7 +277,7 @@ def _describe(value) -> str:
 def load_claim_files(root: Path, problems: Problems) -> list[tuple[Path, str | None, list[LineDict]]]:
     """Parse each claims file; returns (file, document id, raw records)."""
     loaded = []
-    for path in sorted((Path(root) / "evidence" / "claims").glob("*.yaml")):
+    for path in sorted(claims_dir(root).glob("*.yaml")):
         try:
             data = load_yaml(path)
         except YamlSyntaxError as exc:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Problems
+from .paths import documents_dir
 from .readers.base import line_starts
 from .vocabulary import DOCUMENT_KINDS
 from .yaml_lines import LineDict, YamlSyntaxError, load_yaml
@@ -27,7 +28,7 @@ class Slide:
 class Document:
     id: str
     title: str
-    author: str
+    author: str | None
     kind: str
     path: Path
     sha256: str
@@ -58,13 +59,16 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-REQUIRED = ("id", "title", "author", "kind", "sha256", "slides")
-ALLOWED = set(REQUIRED) | {"year", "url", "note", "text_file"}
+# An ingested document may state no author (its file said none, and none is guessed): `author: null`.
+REQUIRED = ("id", "title", "kind", "sha256", "slides")
+# What `kb ingest` adds: the original file's hash, format and name, and the day it was ingested.
+INGEST_FIELDS = {"file_sha256", "format", "source_file", "ingested"}
+ALLOWED = set(REQUIRED) | {"author", "year", "url", "note", "text_file"} | INGEST_FIELDS
 
 
 def load_documents(root: Path, problems: Problems) -> dict[str, Document]:
     documents: dict[str, Document] = {}
-    for meta_file in sorted((Path(root) / "evidence" / "documents").glob("*.yaml")):
+    for meta_file in sorted(documents_dir(root).glob("*.yaml")):
         doc = _load_document(meta_file, problems)
         if doc is None:
             continue
@@ -93,7 +97,7 @@ def _load_document(meta_file: Path, problems: Problems) -> Document | None:
     for key in meta:
         if key not in ALLOWED:
             problems.add(meta_file, meta.line_of(key), key, f"unknown field (allowed: {', '.join(sorted(ALLOWED))})")
-    for key in ("id", "title", "author", "kind", "sha256"):
+    for key in ("id", "title", "author", "kind", "sha256", "file_sha256", "format", "source_file"):
         if key in meta and meta[key] is not None and not isinstance(meta[key], str):
             problems.add(meta_file, meta.line_of(key), key, f"must be a string, got {type(meta[key]).__name__}")
             ok = False
@@ -129,7 +133,7 @@ def _load_document(meta_file: Path, problems: Problems) -> Document | None:
     doc = Document(
         id=meta["id"],
         title=meta["title"],
-        author=meta["author"],
+        author=meta.get("author"),
         kind=meta["kind"],
         path=text_path,
         sha256=actual,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .bibliography import Source, parse_bibliography
+from .candidate_files import load_candidate_files
 from .claims import Claim, load_claim_files, parse_claim
 from .documents import Document, load_documents
 from .errors import Problems
+from .paths import bibliography_path, topics_path
 from .yaml_lines import LineDict, YamlSyntaxError, load_yaml
 
 
@@ -26,6 +28,7 @@ class KnowledgeBase:
     topics: dict[str, Topic]
     sources: dict[str, Source]
     claims: list[Claim]
+    candidate_files: list = field(default_factory=list)
 
 
 def load_all(root: Path | str) -> KnowledgeBase:
@@ -34,15 +37,43 @@ def load_all(root: Path | str) -> KnowledgeBase:
     problems = Problems(root)
     topics = load_topics(root, problems)
     documents = load_documents(root, problems)
-    sources = parse_bibliography(root / "citations.bib", problems)
+    sources = parse_bibliography(bibliography_path(root), problems)
     claims = _load_claims(root, documents, problems)
     _cross_check(claims, documents, topics, sources, problems)
+    candidate_files = load_candidate_files(root, problems, documents)
+    _check_decisions(candidate_files, claims, problems)
     problems.raise_if_any()
-    return KnowledgeBase(root, documents, topics, sources, claims)
+    return KnowledgeBase(root, documents, topics, sources, claims, candidate_files)
+
+
+def _check_decisions(candidate_files, claims, problems: Problems) -> None:
+    """An accepted candidate and the claim it became point at each other."""
+    by_id = {c.id: c for c in claims}
+    for candidate_file in candidate_files:
+        for record in candidate_file.candidates:
+            if record.status != "accepted" or not isinstance(record.data.get("claim"), str):
+                continue
+            claim = by_id.get(record.data["claim"])
+            if claim is None:
+                problems.add(
+                    record.file,
+                    record.line,
+                    "claim",
+                    f"accepted as {record.data['claim']!r}, but no claim has that id",
+                    record=record.id,
+                )
+            elif not claim.provenance or claim.provenance["candidate"] != record.id:
+                problems.add(
+                    record.file,
+                    record.line,
+                    "claim",
+                    f"claim {claim.id!r} does not record this candidate in its provenance",
+                    record=record.id,
+                )
 
 
 def load_topics(root: Path, problems: Problems) -> dict[str, Topic]:
-    path = root / "evidence" / "topics.yaml"
+    path = topics_path(root)
     if not path.exists():
         problems.add(path, None, None, "topic vocabulary not found")
         return {}

@@ -11,7 +11,8 @@ SOURCE_ROLES = ("cited_in_deck", "attributed", "background")
 
 CONFIDENCE = ("high", "medium", "low")
 
-RELATIONS = ("part_of", "leads_to", "supports", "elaborates", "contrasts_with")
+# restates: the same finding stated in another document (kb ingest suggests it for near-duplicates).
+RELATIONS = ("part_of", "leads_to", "supports", "elaborates", "contrasts_with", "restates")
 
 STUDY_DESIGNS = (
     "systematic_review",

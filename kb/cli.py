@@ -123,7 +123,14 @@ def stats(db_path, as_json):
     click.echo(f"Database: {data['database']}")
     for name, count in data["tables"].items():
         click.echo(f"  {name:<18} {count:>6}")
-    for label in ("claims_by_kind", "claims_by_certainty", "effect_status", "claim_source_roles", "sources_by_type"):
+    for label in (
+        "claims_by_document",
+        "claims_by_kind",
+        "claims_by_certainty",
+        "effect_status",
+        "claim_source_roles",
+        "sources_by_type",
+    ):
         pairs = ", ".join(f"{k} {v}" for k, v in data[label].items())
         click.echo(f"{label.replace('_', ' ').capitalize()}: {pairs}")
     click.echo(f"Claims without sources: {data['claims_without_sources']}")
@@ -406,3 +413,176 @@ def serve(db_path, host, port, metadata_path, sql_time_limit_ms, access_log):
         lifespan="on",
         workers=1,
     )
+
+
+# -- Curation: documents in, candidates out, decisions kept ---------------------------------
+
+
+@cli.command(name="ingest")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@root_option
+@db_option
+@click.option("--id", "document_id", default=None, help="Document id (a slug; default: from the file name).")
+@click.option("--title", default=None, help="Document title (default: what the file says, else its name).")
+@click.option("--dry-run", is_flag=True, help="Propose candidates and write nothing at all.")
+@click.option("--json", "as_json", is_flag=True, help="Print the candidates as a JSON array (docs/ingest.md).")
+def ingest_command(file, root, db_path, document_id, title, dry_run, as_json):
+    """Turn a PDF, PowerPoint, Word, HTML, Markdown or text file into candidate claims.
+
+    \b
+    kb ingest report.pdf --dry-run --json
+    kb ingest deck.pptx --id team-working-deck
+    """
+    from ingest.intake import IngestError
+
+    from .ingest_document import ingest_document
+
+    try:
+        plan = ingest_document(
+            file, root or project_root(), db_path, document_id=document_id, title=title, dry_run=dry_run
+        )
+    except IngestError as exc:
+        raise click.ClickException(str(exc)) from None
+    for notice in plan.notices:
+        click.echo(f"Note: {notice}", err=True)
+    if as_json:
+        click.echo(json.dumps([c.to_dict() for c in plan.candidates], indent=2, ensure_ascii=False))
+    summary = plan.summary()
+    out = click.echo if not as_json else (lambda text: click.echo(text, err=True))
+    kinds = ", ".join(f"{n} {kind}" for kind, n in summary["by_kind"].items()) or "none"
+    out(
+        f"{'Would ingest' if dry_run else 'Ingested'} {file} as {plan.document_id!r}: "
+        f"{summary['candidates']} candidates ({kinds}); {summary['effects_parsed']} with an effect "
+        f"({summary['statistics']} statistics); citations {summary['citations_matched']} matched, "
+        f"{summary['citations_unresolved']} unresolved; {summary['with_similar_claims']} with similar claims in the KB."
+    )
+    if not dry_run:
+        out(f"Wrote {plan.text_path}, {plan.metadata_path} and {plan.candidates_path}.")
+        out("Next: `kb candidates " + plan.document_id + "`, then `kb accept ID` or `kb reject ID --reason '...'`.")
+
+
+@cli.command(name="candidates")
+@click.argument("document", required=False)
+@root_option
+@click.option(
+    "--status",
+    type=click.Choice(["candidate", "accepted", "rejected", "all"]),
+    default="candidate",
+    show_default=True,
+    help="Which candidates to list.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+def candidates_command(document, root, status, as_json):
+    """List the candidates of every ingested document, or of DOCUMENT."""
+    from ingest.candidate_files import load_candidate_files
+    from ingest.errors import Problems
+
+    root = root or project_root()
+    problems = Problems(root)
+    files = load_candidate_files(root, problems)
+    if problems:
+        click.secho("\n".join(str(p) for p in problems.items), fg="yellow", err=True)
+    if document:
+        files = [f for f in files if f.document_id == document]
+        if not files:
+            raise click.ClickException(f"no candidates for document {document!r}; ingest it with `kb ingest FILE`")
+    rows = [r for f in files for r in f.candidates if status == "all" or r.status == status]
+    if as_json:
+        click.echo(json.dumps([r.data for r in rows], indent=2, ensure_ascii=False, default=str))
+        return
+    if not rows:
+        click.echo(f"No {status if status != 'all' else ''} candidates.".replace("  ", " "))
+        return
+    for r in rows:
+        data = r.data
+        where = (
+            f"page {data.get('page')}"
+            if data.get("page")
+            else f"slide {data.get('slide')}"
+            if data.get("slide")
+            else ""
+        )
+        where = ", ".join(filter(None, [where, f"line {data.get('line_start')}"]))
+        effect = data.get("effect") or {}
+        figure = f" · {effect.get('metric')} {effect.get('value'):g}" if effect.get("value") is not None else ""
+        decided = {"accepted": f" → {data.get('claim')}", "rejected": f" ({data.get('reason')})"}.get(r.status, "")
+        click.echo(f"{r.id}  [{r.status}{decided}] {data.get('kind')}{figure} · {where}")
+        click.echo(f"    {data.get('statement')}")
+
+
+@cli.command(name="accept")
+@click.argument("candidate_id")
+@root_option
+@click.option("--id", "claim_id", default=None, help="Claim id (default: a slug of the statement).")
+@click.option("--topic", "topics", multiple=True, help="Topic id (repeatable; default: the suggested topics).")
+@click.option("--certainty", default=None, help="high, moderate, low, very_low or not_assessed (default).")
+@click.option("--edit", is_flag=True, help="Open $EDITOR on the record before it is written.")
+def accept_command(candidate_id, root, claim_id, topics, certainty, edit):
+    """Make a candidate a claim: its quote, offsets and place are filled in; `kb check` must pass with it."""
+    from ingest.curation import CurationError, accept, draft_claim, parse_draft
+
+    root = root or project_root()
+    try:
+        draft = draft_claim(root, candidate_id, claim_id=claim_id, topics=list(topics), certainty=certainty)
+        record = None
+        if edit:
+            edited = click.edit(draft.text, extension=".yaml", require_save=True)
+            if edited is None:
+                raise click.ClickException("the editor closed without saving; nothing accepted")
+            record = parse_draft(edited, draft)
+        new_id = accept(root, draft, record)
+    except CurationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Accepted {candidate_id} as claim {new_id!r} in evidence/claims/{draft.document_id}.yaml; run `kb build`."
+    )
+
+
+@cli.command(name="reject")
+@click.argument("candidate_id")
+@root_option
+@click.option("--reason", required=True, help="Why it is not evidence (kept with the candidate).")
+def reject_command(candidate_id, root, reason):
+    """Reject a candidate; the decision and its reason stay in the candidate file."""
+    from ingest.curation import CurationError, reject
+
+    try:
+        reject(root or project_root(), candidate_id, reason)
+    except CurationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Rejected {candidate_id}.")
+
+
+@cli.group(name="sources")
+def sources_group():
+    """Bibliographic sources in citations.bib."""
+
+
+@sources_group.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@root_option
+@click.option("--verified", is_flag=True, help="Mark new entries verified (you checked every field).")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+def sources_import_command(file, root, verified, dry_run):
+    """Merge a BibTeX, RIS or CSL-JSON export (Zotero, EndNote, Mendeley) into citations.bib.
+
+    Existing keys never change; duplicates (by DOI, or by title + year + first
+    author) are not added; their differing fields are reported, never written.
+    """
+    from ingest.paths import bibliography_path
+    from ingest.source_import import SourceImportError, import_sources
+
+    try:
+        plan = import_sources(bibliography_path(root or project_root()), file, verified=verified, dry_run=dry_run)
+    except SourceImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    verb = "Would add" if dry_run else "Added"
+    click.echo(f"{verb} {len(plan.added)} source(s): {', '.join(k for k, _ in plan.added) or 'none'}")
+    for label, key, how in plan.duplicates:
+        click.echo(f"Duplicate of {key} ({how}): {label}")
+    for key, name, ours, theirs in plan.conflicts:
+        click.secho(
+            f"Conflict in {key}.{name}: citations.bib has {ours!r}, the import has {theirs!r} (kept ours)", fg="yellow"
+        )
+    if plan.added and not verified:
+        click.echo("New entries are marked `verified = {no}` until you check every field against the work.")

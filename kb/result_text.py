@@ -37,7 +37,8 @@ def format_result(result: dict, width: int = 88) -> str:
             subsequent_indent=indent + "  ",
         )
     loc = result["location"]
-    where = []
+    document = result.get("document") or {}
+    where = [document["title"]] if document.get("title") else []
     if loc.get("slide_number") is not None:
         where.append(
             f"slide {loc['slide_number']}" + (f" “{loc['slide_heading']}”" if loc.get("slide_heading") else "")
@@ -48,4 +49,10 @@ def format_result(result: dict, width: int = 88) -> str:
         else:
             where.append(f"lines {loc['line_start']}-{loc['line_end']}")
     lines.append(indent + ", ".join(where) + f" · id: {result['id']} · score {result['score']:.4g}")
+    also = result.get("also_stated_in") or []
+    if also:
+        named = "; ".join(f"{a.get('document_title') or a['document_id']} ({a['id']})" for a in also)
+        lines += textwrap.wrap(
+            "Also stated in: " + named, width=width, initial_indent=indent, subsequent_indent=indent + "  "
+        )
     return "\n".join(lines)

@@ -23,6 +23,10 @@ def collect_stats(db_path: Path) -> dict:
         stats = {
             "database": str(db_path),
             "tables": tables,
+            "claims_by_document": group(
+                "select d.id, count(c.id) from documents d left join claims c on c.document_id = d.id"
+                " group by d.id order by 2 desc, 1"
+            ),
             "claims_by_kind": group("select kind, count(*) from claims group by kind order by 2 desc"),
             "claims_by_certainty": group("select certainty, count(*) from claims group by certainty order by 2 desc"),
             "effect_status": group(

@@ -28,14 +28,16 @@ class SearchResult:
     location: dict
     source_effect: dict | None = None
     discrepancy: str | None = None
+    # Claims of other documents that state the same finding (relation `restates`, either way).
+    also_stated_in: list = field(default_factory=list)
     # How each retriever ranked this claim (1-based; None = not retrieved). Explains a hybrid score.
     ranks: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        # source_effect / discrepancy appear only where the claim has them.
-        for optional in ("source_effect", "discrepancy"):
-            if data[optional] is None:
+        # source_effect / discrepancy / also_stated_in appear only where the claim has them.
+        for optional in ("source_effect", "discrepancy", "also_stated_in"):
+            if not data[optional]:
                 del data[optional]
         return data
 
@@ -88,6 +90,7 @@ def load_results(conn: sqlite3.Connection, scored: list[tuple[str, float, dict]]
                 f"select key, citation_short from sources where key in ({','.join('?' * len(keys))})", keys
             ).fetchall()
         )
+    restated = _restatements(conn, ids)
     results = []
     for claim_id, score, ranks in scored:
         row = rows.get(claim_id)
@@ -119,7 +122,40 @@ def load_results(conn: sqlite3.Connection, scored: list[tuple[str, float, dict]]
                 },
                 source_effect=source_effect,
                 discrepancy=row["discrepancy"],
+                also_stated_in=restated.get(claim_id, []),
                 ranks=ranks,
             )
         )
     return results
+
+
+_RESTATES_SQL = """
+select r.from_claim, r.to_claim
+from claim_relations r
+where r.relation = 'restates' and (r.from_claim in ({marks}) or r.to_claim in ({marks}))
+"""
+
+
+def _restatements(conn: sqlite3.Connection, ids: list[str]) -> dict[str, list[dict]]:
+    """claim id -> [{id, document_id, document_title}] of the claims that restate it (the link read both ways)."""
+    marks = ",".join("?" * len(ids))
+    wanted = set(ids)
+    pairs = []
+    for from_claim, to_claim in conn.execute(_RESTATES_SQL.format(marks=marks), ids * 2):
+        pairs += [(mine, other) for mine, other in ((from_claim, to_claim), (to_claim, from_claim)) if mine in wanted]
+    if not pairs:
+        return {}
+    others = sorted({other for _, other in pairs})
+    where = {
+        row[0]: {"id": row[0], "document_id": row[1], "document_title": row[2]}
+        for row in conn.execute(
+            "select c.id, c.document_id, d.title from claims c left join documents d on d.id = c.document_id"
+            f" where c.id in ({','.join('?' * len(others))})",
+            others,
+        )
+    }
+    found: dict[str, list[dict]] = {}
+    for mine, other in pairs:
+        if other in where and where[other] not in found.setdefault(mine, []):
+            found[mine].append(where[other])
+    return found
