@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .effects import METRICS, direction_problem, parse_effect
 from .errors import Problems
-from .paths import claims_dir
+from .paths import claims_dir, outside_root
 from .vocabulary import (
     CERTAINTY,
     CONFIDENCE,
@@ -26,6 +27,8 @@ from .vocabulary import (
 )
 from .yaml_lines import LineDict, YamlSyntaxError, load_yaml
 
+# SQLite stores integers in 8 bytes; a larger one would fail the build, not kb check.
+MAX_INTEGER = 2**63 - 1
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 CLAIM_FIELDS = {
@@ -224,6 +227,9 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, int):
             self.add(mapping.line_of(key), prefix + key, f"must be an integer, got {_describe(value)}")
             return None
+        if not -MAX_INTEGER <= value <= MAX_INTEGER:
+            self.add(mapping.line_of(key), prefix + key, f"must be at most {MAX_INTEGER:,} (SQLite's integer range)")
+            return None
         if minimum is not None and value < minimum:
             self.add(mapping.line_of(key), prefix + key, f"must be at least {minimum}, got {value}")
             return None
@@ -236,7 +242,14 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.add(mapping.line_of(key), prefix + key, f"must be a number, got {_describe(value)}")
             return None
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            self.add(mapping.line_of(key), prefix + key, f"must be a finite number, got {_describe(value)}")
+            return None
+        return number
 
     def choice(self, mapping: LineDict, key: str, allowed, prefix: str = "", required=False) -> str | None:
         value = self.string(mapping, key, prefix, required)
@@ -278,6 +291,10 @@ def load_claim_files(root: Path, problems: Problems) -> list[tuple[Path, str | N
     """Parse each claims file; returns (file, document id, raw records)."""
     loaded = []
     for path in sorted(claims_dir(root).glob("*.yaml")):
+        escape = outside_root(path, root)
+        if escape:
+            problems.add(path, None, None, escape)
+            continue
         try:
             data = load_yaml(path)
         except YamlSyntaxError as exc:
@@ -515,6 +532,17 @@ def _effect(check: _Checker, raw: LineDict, key: str, allowed: set) -> EffectSiz
             mapping.line_of("direction") if "direction" in mapping else mapping.line,
             key + ".direction",
             f"direction contradicts value: {problem}",
+        )
+        return None
+    stated = {"increase", "decrease"}
+    # Only a short phrase ("30% lower mortality") says one direction outright; a sentence from a
+    # source may compare the other way round ("charges of $1,435 … 51.3 percent more" for less care).
+    short = text is not None and len(text.split()) <= 12
+    if short and parsed and direction in stated and parsed.direction in stated and direction != parsed.direction:
+        check.add(
+            mapping.line_of("direction"),
+            key + ".direction",
+            f"the text {text!r} says {parsed.direction}, but direction is {direction}",
         )
         return None
     source = check.string(mapping, "source", key + ".") if "source" in allowed else None

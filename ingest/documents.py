@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Problems
-from .paths import documents_dir
+from .paths import documents_dir, outside_root
 from .readers.base import line_starts
 from .vocabulary import DOCUMENT_KINDS
-from .yaml_lines import LineDict, YamlSyntaxError, load_yaml
+from .yaml_lines import LineDict, TextFileError, YamlSyntaxError, load_yaml, read_text_exactly
 
 
 @dataclass
@@ -55,10 +56,6 @@ class Document:
         return None
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 # An ingested document may state no author (its file said none, and none is guessed): `author: null`.
 REQUIRED = ("id", "title", "kind", "sha256", "slides")
 # What `kb ingest` adds: the original file's hash, format and name, and the day it was ingested.
@@ -69,6 +66,10 @@ ALLOWED = set(REQUIRED) | {"author", "year", "url", "note", "text_file"} | INGES
 def load_documents(root: Path, problems: Problems) -> dict[str, Document]:
     documents: dict[str, Document] = {}
     for meta_file in sorted(documents_dir(root).glob("*.yaml")):
+        escape = outside_root(meta_file, root)
+        if escape:
+            problems.add(meta_file, None, None, escape)
+            continue
         doc = _load_document(meta_file, problems)
         if doc is None:
             continue
@@ -108,11 +109,41 @@ def _load_document(meta_file: Path, problems: Problems) -> Document | None:
             meta_file, meta.line_of("kind"), "kind", f"{meta['kind']!r} is not one of {', '.join(DOCUMENT_KINDS)}"
         )
 
-    text_path = meta_file.with_name(meta.get("text_file") or (meta_file.stem + ".txt"))
-    if not text_path.exists():
+    year = meta.get("year")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not 1000 <= year <= 2999):
+        problems.add(meta_file, meta.line_of("year"), "year", f"must be a four-digit year or null, got {year!r}")
+    url = meta.get("url")
+    if url is not None and not (isinstance(url, str) and re.fullmatch(r"https?://[^\s<>\"]+", url)):
+        problems.add(meta_file, meta.line_of("url"), "url", f"must be an http(s) URL or null, got {url!r}")
+    if meta.get("note") is not None and not isinstance(meta.get("note"), str):
+        problems.add(meta_file, meta.line_of("note"), "note", "must be text")
+    text_file = meta.get("text_file")
+    if text_file is not None and (
+        not isinstance(text_file, str) or Path(text_file).name != text_file or text_file in ("", ".", "..")
+    ):
+        problems.add(
+            meta_file,
+            meta.line_of("text_file"),
+            "text_file",
+            f"must be a file name beside {meta_file.name}, got {text_file!r}",
+        )
+        return None
+    text_path = meta_file.with_name(text_file or (meta_file.stem + ".txt"))
+    if not text_path.exists() and not text_path.is_symlink():
         problems.add(meta_file, meta.line, "text_file", f"document text {problems.rel(text_path)} not found")
         return None
-    actual = sha256_of(text_path)
+    escape = outside_root(text_path, problems.root)
+    if escape:
+        problems.add(
+            meta_file, meta.line_of("text_file"), "text_file", f"document text {problems.rel(text_path)} {escape}"
+        )
+        return None
+    try:
+        text = read_text_exactly(text_path)
+    except TextFileError as exc:
+        problems.add(text_path, exc.line, None, exc.message)
+        return None
+    actual = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if actual != meta["sha256"]:
         problems.add(
             meta_file,
@@ -122,11 +153,6 @@ def _load_document(meta_file: Path, problems: Problems) -> Document | None:
             "Quotes are checked against the exact bytes; if the change is intended, update sha256 "
             "and re-check every quote.",
         )
-    try:
-        text = text_path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        problems.add(text_path, None, None, f"not valid UTF-8: {exc}")
-        return None
     if "\r" in text:
         problems.add(text_path, None, None, "contains carriage returns; store the text with \\n line endings")
 

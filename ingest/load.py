@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .bibliography import Source, parse_bibliography
 from .candidate_files import load_candidate_files
-from .claims import Claim, load_claim_files, parse_claim
+from .claims import SLUG_RE, Claim, load_claim_files, parse_claim
 from .documents import Document, load_documents
 from .errors import Problems
 from .paths import bibliography_path, topics_path
@@ -86,8 +86,24 @@ def load_topics(root: Path, problems: Problems) -> dict[str, Topic]:
     if not isinstance(entries, list):
         problems.add(path, 1, "topics", "expected a list of {id, label, description}")
         return {}
+    if isinstance(data, LineDict):
+        for key in data:
+            if key != "topics":
+                problems.add(path, data.line_of(key), str(key), "unknown field (allowed: topics)")
     topics: dict[str, Topic] = {}
     for entry in entries:
+        if isinstance(entry, LineDict):
+            for key in entry:
+                if key not in ("id", "label", "description"):
+                    problems.add(path, entry.line_of(key), str(key), "unknown field (allowed: description, id, label)")
+            if isinstance(entry.get("id"), str) and not SLUG_RE.match(entry["id"]):
+                problems.add(
+                    path,
+                    entry.line_of("id"),
+                    "id",
+                    f"{entry['id']!r} is not a slug (lowercase letters, digits and single hyphens)",
+                )
+                continue
         if (
             not isinstance(entry, LineDict)
             or not isinstance(entry.get("id"), str)

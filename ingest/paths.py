@@ -48,3 +48,16 @@ def bibliography_path(root: Path) -> Path:
 
 def eval_queries_path(root: Path | None = None) -> Path:
     return evidence_dir(root or project_root()) / "eval" / "queries.yaml"
+
+
+def outside_root(path: Path, root: Path) -> str | None:
+    """Why a curated file may not be read (a link that leads outside the project folder), or None."""
+    try:
+        resolved = Path(path).resolve(strict=False)
+    except (OSError, RuntimeError):  # a symlink loop
+        return "is a symbolic link loop"
+    try:
+        resolved.relative_to(Path(root).resolve())
+    except ValueError:
+        return f"leads outside the project folder (to {resolved})"
+    return None

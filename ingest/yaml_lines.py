@@ -34,6 +34,11 @@ def _construct_mapping(loader, node, deep=False):
     result.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            # `? [a, b]` builds a list key: unhashable, and never a field name.
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key must be a plain name, not a {type(key).__name__}", key_node.start_mark
+            )
         if key in result:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)
@@ -57,8 +62,50 @@ class YamlSyntaxError(Exception):
         super().__init__(f"{path}:{line}: {message}")
 
 
+# Deeper nesting than this is no curated record; PyYAML would recurse until Python's stack runs out.
+MAX_DEPTH = 64
+
+
+def read_text_exactly(path: Path) -> str:
+    """The file's text, bytes as they are (no newline translation); undecodable UTF-8 names its byte offset.
+
+    Every way a path can fail to be a readable text file (missing, a directory,
+    a dangling or looping link, unreadable, not UTF-8) is one TextFileError.
+    """
+    path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise TextFileError(path, None, "is a symbolic link to nothing")
+    if not path.is_file():
+        raise TextFileError(path, None, "is not a regular file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TextFileError(path, None, f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise TextFileError(
+            path, line, f"is not valid UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start}"
+        ) from None
+
+
+class TextFileError(Exception):
+    def __init__(self, path: Path, line: int | None, message: str):
+        self.path, self.line, self.message = path, line, message
+        super().__init__(f"{path}:{line}: {message}")
+
+
 def load_yaml(path: Path):
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = read_text_exactly(path)
+    except TextFileError as exc:
+        raise YamlSyntaxError(exc.path, exc.line, f"file {exc.message}") from None
+    if "\x00" in text:
+        raise YamlSyntaxError(Path(path), text[: text.index("\x00")].count("\n") + 1, "contains a NUL byte")
+    depth = _max_depth(text)
+    if depth > MAX_DEPTH:
+        raise YamlSyntaxError(Path(path), None, f"nested {depth} levels deep; at most {MAX_DEPTH} are allowed")
     try:
         return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
@@ -68,3 +115,25 @@ def load_yaml(path: Path):
         raise YamlSyntaxError(Path(path), line, f"YAML syntax error: {message}") from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(Path(path), None, f"YAML error: {exc}") from None
+    except RecursionError:
+        raise YamlSyntaxError(Path(path), None, "nested too deeply to be a curated record") from None
+
+
+def _max_depth(text: str) -> int:
+    """Flow-collection nesting ([[[...]]] / {{...}}) outside quotes: the kind PyYAML recurses on without bound."""
+    depth = deepest = 0
+    quote = None
+    for ch in text:
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        elif ch == "\n" and depth == 0:
+            quote = None
+    return deepest
