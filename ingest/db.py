@@ -57,3 +57,33 @@ def open_database(db, *, read_only: bool = True, immutable: bool = False) -> sql
         return sqlite_utils.Database(db, execute_plugins=False)
     conn = connect(db, read_only=read_only, immutable=immutable)
     return sqlite_utils.Database(conn, execute_plugins=False)
+
+
+# SQLite's header byte 18 is the "file format write version": 1 (rollback
+# journal) or 2 (WAL). Any larger value tells every SQLite library to open the
+# file read-only, whoever the user is (root included, which file permissions
+# do not stop). A built KB is never written after its build, so sealing it
+# keeps other tools (llm, sqlite-utils, a stray `datasette --create`) from
+# adding tables to it: they get "attempt to write a readonly database".
+WRITE_VERSION_OFFSET = 18
+SEALED_WRITE_VERSION = 3
+
+
+def seal(path: str | os.PathLike) -> None:
+    """Mark a finished database read-only for every SQLite client (see above)."""
+    with open(path, "r+b") as handle:
+        handle.seek(WRITE_VERSION_OFFSET)
+        handle.write(bytes([SEALED_WRITE_VERSION]))
+
+
+def unseal(path: str | os.PathLike) -> None:
+    """Make a sealed copy writable again (rollback-journal format), e.g. to edit a copy in a test."""
+    with open(path, "r+b") as handle:
+        handle.seek(WRITE_VERSION_OFFSET)
+        handle.write(bytes([1]))
+
+
+def is_sealed(path: str | os.PathLike) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(WRITE_VERSION_OFFSET)
+        return handle.read(1) == bytes([SEALED_WRITE_VERSION])

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.database import DatabaseError, verify_database, write_database
+from ingest.db import seal
 from ingest.load import KnowledgeBase, load_all
 from ingest.paths import project_root
 from search.index import fingerprint_path_for, index_path_for
@@ -82,6 +83,8 @@ def build_kb(
             verify_database(tmp)
         except DatabaseError as exc:
             raise BuildError(str(exc)) from exc
+        # Nothing writes a built KB again: sealed, every SQLite client opens it read-only.
+        seal(tmp)
         # mkstemp makes the file owner-only; a database is meant to be shared.
         umask = os.umask(0)
         os.umask(umask)

@@ -586,3 +586,20 @@ def sources_import_command(file, root, verified, dry_run):
         )
     if plan.added and not verified:
         click.echo("New entries are marked `verified = {no}` until you check every field against the work.")
+
+
+@cli.command(name="export-embeddings")
+@db_option
+@click.option(
+    "--llm", "llm_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="llm database to write."
+)
+@click.option("--collection", default="claims", show_default=True, help="Name of the llm collection.")
+def export_embeddings_command(db_path, llm_path, collection):
+    """Write the claim vectors as an llm collection: `llm similar claims CLAIM_ID -d FILE`."""
+    from .llm_export import ExportError, export_llm_collection
+
+    try:
+        n = export_llm_collection(db_path, llm_path, collection)
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Wrote {n} claim vectors to {llm_path} as llm collection {collection!r}.")

@@ -42,8 +42,8 @@ def collect_stats(db_path: Path) -> dict:
                 "present": index_path_for(db_path).exists() and fingerprint_path_for(db_path).exists(),
             },
         }
-        if "embeddings" in tables:
-            stats["embeddings_by_model"] = group("select model, count(*) from embeddings group by model")
+        if "claim_embeddings" in tables:
+            stats["embeddings_by_model"] = group("select model, count(*) from claim_embeddings group by model")
         return stats
     finally:
         db.close()

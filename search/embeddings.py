@@ -12,7 +12,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-TABLE = "embeddings"
+# Not "embeddings": that is the table llm (and datasette-embeddings) create, with another schema.
+TABLE = "claim_embeddings"
 
 CREATE_SQL = f"""
 create table if not exists {TABLE} (

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from ingest.db import unseal
 from kb.serve import make_datasette
 from search.index import fingerprint_path_for, index_path_for
 
@@ -35,6 +36,7 @@ def hostile_db(built_db, tmp_path_factory) -> Path:
     shutil.copy2(built_db, path)
     shutil.copy2(index_path_for(built_db), index_path_for(path))
     shutil.copy2(fingerprint_path_for(built_db), fingerprint_path_for(path))
+    unseal(path)  # the build seals a KB read-only; this copy gets hostile data written into it
     conn = sqlite3.connect(path)
     with conn:
         conn.execute(

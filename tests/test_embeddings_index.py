@@ -35,7 +35,7 @@ def test_vector_blob_is_little_endian_float32_like_llm():
 def test_embeddings_table_holds_one_normalised_vector_per_claim(built_db):
     conn = sqlite3.connect(built_db)
     n_claims = conn.execute("select count(*) from claims").fetchone()[0]
-    rows = conn.execute("select claim_id, model, content_hash, embedding from embeddings").fetchall()
+    rows = conn.execute("select claim_id, model, content_hash, embedding from claim_embeddings").fetchall()
     assert len(rows) == n_claims and {r[1] for r in rows} == {DEFAULT_MODEL_ID}
     texts = claim_texts(conn)
     for claim_id, _, digest, blob in rows:

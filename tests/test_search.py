@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import search
+from ingest.db import unseal
 from kb.cli import cli
 from search import IndexMissing, IndexStale, InvalidQuery, NoEmbeddings, SearchError
 from search.index import fingerprint_path_for, index_path_for
@@ -278,6 +279,7 @@ def db_copy(built_db, tmp_path):
     shutil.copy2(built_db, dest)
     shutil.copy2(index_path_for(built_db), index_path_for(dest))
     shutil.copy2(fingerprint_path_for(built_db), fingerprint_path_for(dest))
+    unseal(dest)  # the build seals a KB read-only; this copy is for damaging
     return dest
 
 
@@ -301,11 +303,11 @@ def test_missing_index_says_how_to_rebuild(db_copy):
 def test_stale_index_is_detected(db_copy):
     assert search.search(db_copy, "compassion", k=1)
     with sqlite3.connect(db_copy) as conn:
-        conn.execute("update embeddings set content_hash = 'changed' where rowid = (select min(rowid) from embeddings)")
+        conn.execute("update claim_embeddings set content_hash = 'changed' where rowid = (select min(rowid) from claim_embeddings)")
     with pytest.raises(IndexStale, match="stale"):
         search.search(db_copy, "compassion")
     with sqlite3.connect(db_copy) as conn:
-        conn.execute("delete from embeddings where rowid = (select min(rowid) from embeddings)")
+        conn.execute("delete from claim_embeddings where rowid = (select min(rowid) from claim_embeddings)")
     result = run("search", "compassion", "--db", str(db_copy))
     assert result.exit_code == 1 and "stale" in result.output and "kb build" in result.output
 
