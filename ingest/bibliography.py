@@ -20,6 +20,7 @@ from bibtexparser.library import Library
 from pylatexenc.latex2text import LatexNodes2Text
 
 from .errors import Problems
+from .yaml_lines import TextFileError, read_text_exactly
 
 _latex = LatexNodes2Text()
 
@@ -201,7 +202,11 @@ def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
     if not path.exists():
         problems.add(path, None, None, "bibliography file not found")
         return {}
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_text_exactly(path)
+    except TextFileError as exc:
+        problems.add(path, exc.line, None, exc.message)
+        return {}
     raw_library = bibtexparser.parse_string(text)
     library = bibtexparser.parse_string(
         text,

@@ -141,7 +141,10 @@ def _load_document(meta_file: Path, problems: Problems) -> Document | None:
     try:
         text = read_text_exactly(text_path)
     except TextFileError as exc:
-        problems.add(text_path, exc.line, None, exc.message)
+        if exc.line is None:  # not a readable file at all: the metadata's text_file is what to fix
+            problems.add(meta_file, meta.line_of("text_file"), "text_file", f"{problems.rel(text_path)} {exc.message}")
+        else:
+            problems.add(text_path, exc.line, None, exc.message)
         return None
     actual = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if actual != meta["sha256"]:

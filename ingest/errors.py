@@ -49,8 +49,11 @@ class Problems:
         path = Path(path)
         try:
             return str(path.resolve().relative_to(self.root.resolve()))
-        except ValueError:
-            return str(path)
+        except (ValueError, OSError, RuntimeError):  # outside the root, or a symlink loop
+            try:
+                return str(path.absolute().relative_to(self.root.absolute()))
+            except ValueError:
+                return str(path)
 
     def add(self, file, line, field, message, record=None) -> None:
         self.items.append(Problem(self.rel(file), line, field, message, record))
