@@ -20,7 +20,9 @@ from ingest.database import DatabaseError, verify_database, write_database
 from ingest.db import seal
 from ingest.load import KnowledgeBase, load_all
 from ingest.paths import project_root
-from search.index import fingerprint_path_for, index_path_for
+from search.index import fingerprint_path_of_index, index_path_for, publish_index, remove_unreferenced_indexes
+from search.onnx_encoder import fingerprint_path_of as onnx_fingerprint_of
+from search.onnx_encoder import onnx_path_for
 
 
 class BuildError(Exception):
@@ -58,10 +60,20 @@ def build_kb(
     kb = load_all(Path(root) if root else project_root())
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(db_path)
     fd, tmp_name = tempfile.mkstemp(dir=db_path.parent, prefix=f".{db_path.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(tmp_name)
-    tmp_index, tmp_fingerprint = index_path_for(tmp), fingerprint_path_for(tmp)
+    tmp_index = index_path_for(tmp)
+    tmp_onnx = onnx_path_for(tmp)
+    written: list[Path] = [
+        tmp,
+        tmp_index,
+        fingerprint_path_of_index(tmp_index),
+        tmp_onnx,
+        onnx_fingerprint_of(tmp_onnx),
+    ]
+    committed = False
     try:
         counts = write_database(kb, tmp, in_text_citations(kb))
         search_stats: dict = {}
@@ -79,6 +91,8 @@ def build_kb(
                 )
             except Exception as exc:  # model or index failures: report, keep the old files
                 raise BuildError(f"embedding or indexing failed: {type(exc).__name__}: {exc}") from exc
+            # Content-addressed and recorded in the new database: invisible until the commit below.
+            written += publish_index(tmp, tmp_index, db_path)
         try:
             verify_database(tmp)
         except DatabaseError as exc:
@@ -89,12 +103,29 @@ def build_kb(
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
+        if embed and tmp_onnx.exists():
+            # The query encoder is checked against the index's model and weights at load, so a new
+            # encoder beside an old database is refused, never silently mixed.
+            os.replace(onnx_fingerprint_of(tmp_onnx), onnx_fingerprint_of(onnx_path_for(db_path)))
+            os.replace(tmp_onnx, onnx_path_for(db_path))
+        os.replace(tmp, db_path)  # the one commit point
+        committed = True
         if embed:
-            os.replace(tmp_index, index_path_for(db_path))
-            os.replace(tmp_fingerprint, fingerprint_path_for(db_path))
-        os.replace(tmp, db_path)
+            remove_unreferenced_indexes(db_path)
     finally:
-        for leftover in (tmp, tmp_index, tmp_fingerprint, Path(str(tmp) + "-journal")):
-            if leftover.exists():
+        for leftover in written + [Path(str(tmp) + "-journal")]:
+            if leftover == tmp and committed:
+                continue
+            if leftover.exists() and (not committed or leftover.name.startswith(".")):
                 leftover.unlink()
     return BuildReport(db_path, counts, search_stats)
+
+
+def remove_stale_temp_files(db_path: Path) -> list[Path]:
+    """Temporary files of earlier builds that were killed before their commit (.kb.db.*.tmp*)."""
+    removed = []
+    for path in db_path.parent.glob(f".{db_path.name}.*.tmp*"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

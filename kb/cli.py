@@ -384,7 +384,14 @@ def cite(claim_ids, query, k, topic, all_claims, format_name, db_path, output):
     show_default=True,
     help="Log every request (costs about a third of the server's throughput).",
 )
-def serve(db_path, host, port, metadata_path, sql_time_limit_ms, access_log):
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes over the same read-only KB; more than 1 helps only with more than 2 cores.",
+)
+def serve(db_path, host, port, metadata_path, sql_time_limit_ms, access_log, workers):
     """Serve the KB with Datasette: search, SQL, citation explorer and exports."""
     from .serve import check_port, limit_native_threads, make_datasette, run_startup
 
@@ -394,6 +401,21 @@ def serve(db_path, host, port, metadata_path, sql_time_limit_ms, access_log):
         click.echo(f"Warning: listening on {host}: other machines can reach this server.", err=True)
     check_port(host, port)
     limit_native_threads()
+    if workers > 1:
+        from .serve import run_workers
+
+        click.echo(f"Evidence KB: serving {db_path} at http://{host}:{port}/ with {workers} workers.")
+        sys.stdout.flush()
+        run_workers(
+            db_path,
+            host=host,
+            port=port,
+            workers=workers,
+            metadata_path=metadata_path,
+            settings={"sql_time_limit_ms": sql_time_limit_ms},
+            access_log=access_log,
+        )
+        return
 
     import uvicorn
 
@@ -603,3 +625,7 @@ def export_embeddings_command(db_path, llm_path, collection):
     except ExportError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Wrote {n} claim vectors to {llm_path} as llm collection {collection!r}.")
+
+
+if __name__ == "__main__":  # python -m kb.cli, as the tests run it in a subprocess
+    cli()

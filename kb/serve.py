@@ -134,3 +134,56 @@ def run_startup(ds) -> None:
     finally:
         asyncio.set_event_loop(None)
         loop.close()
+
+
+# `kb serve --workers N`: uvicorn starts N processes, each importing the app
+# afresh, so the app is built by a module-level factory whose configuration
+# travels in environment variables (the only channel uvicorn passes on).
+_ENV_DB, _ENV_METADATA, _ENV_SETTINGS = "KB_SERVE_DB", "KB_SERVE_METADATA", "KB_SERVE_SETTINGS"
+
+
+def app_from_environment():
+    """uvicorn factory (`kb.serve:app_from_environment`): one worker's Datasette app, started up."""
+    limit_native_threads()
+    metadata = os.environ.get(_ENV_METADATA)
+    ds = make_datasette(
+        Path(os.environ[_ENV_DB]),
+        Path(metadata) if metadata else None,
+        json.loads(os.environ.get(_ENV_SETTINGS) or "{}"),
+    )
+    run_startup(ds)
+    return ds.app()
+
+
+def run_workers(
+    db_path: Path,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    metadata_path: Path | None = None,
+    settings: dict | None = None,
+    access_log: bool = False,
+) -> None:
+    """Serve with `workers` uvicorn processes over the same immutable database and index files.
+
+    Each worker maps the database, loads the FAISS index and the ONNX encoder
+    itself (docs/scaling.md has the memory per worker). On 2 cores one worker
+    measured as fast as two: use this on machines with more cores.
+    """
+    import uvicorn
+
+    os.environ[_ENV_DB] = str(Path(db_path).resolve())
+    if metadata_path is not None:
+        os.environ[_ENV_METADATA] = str(Path(metadata_path).resolve())
+    os.environ[_ENV_SETTINGS] = json.dumps(settings or {})
+    uvicorn.run(
+        "kb.serve:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info" if access_log else "warning",
+        access_log=access_log,
+        lifespan="on",
+    )

@@ -25,7 +25,9 @@ from .index import (
     write_fingerprint,
     write_index,
 )
+from .keyword import write_term_counts
 from .model import encode_for_index, resolve_model
+from .onnx_encoder import UnsupportedModel, ensure_export, onnx_path_for, record_unsupported, weights_sha256
 from .text import DEFAULT_RECIPE, EMBEDDED_COLUMNS, content_hash, embedding_text
 
 
@@ -81,7 +83,9 @@ def build_search_artifacts(
 ) -> dict:
     """Fill db_path's embeddings table, write index_path and index_path + '.json'.
 
-    Returns what happened: model, claims, embedded, reused, index_type, dimension, seconds.
+    Also writes the ONNX query encoder (db_path + '.onnx', reused when its fingerprint
+    matches) and the keyword side's per-word claim counts (keyword.write_term_counts).
+    Returns what happened: model, claims, embedded, reused, index_type, dimension, query_encoder, seconds.
     """
     started = time.perf_counter()
     spec = resolve_model(model)
@@ -89,7 +93,13 @@ def build_search_artifacts(
     try:
         texts = claim_texts(conn)
         hashes = {cid: content_hash(text) for cid, text in texts.items()}
-        reused = _previous_vectors(conn, previous_db, spec.id, hashes)
+        weights = _weights_sha256(spec.location)
+        # Same model id but other weights (a re-packaged or fine-tuned model): no old vector is valid.
+        reused = (
+            {}
+            if _weights_changed(conn, previous_db, weights)
+            else _previous_vectors(conn, previous_db, spec.id, hashes)
+        )
         todo = [cid for cid in texts if cid not in reused]
         vectors = {}
         if todo:
@@ -107,9 +117,11 @@ def build_search_artifacts(
         conn.close()
     dimension = matrix.shape[1] if len(pairs) else _model_dimension(spec.location)
     kind = choose_index_type(len(pairs), index_type)
-    fingerprint = make_fingerprint(spec.id, dimension, pairs, kind)
+    fingerprint = make_fingerprint(spec.id, dimension, pairs, kind, weights_sha256=weights)
     if not _reuse_previous_index(previous_db, fingerprint, index_path):
         write_index(build_index(matrix.reshape(len(pairs), dimension), kind), fingerprint, index_path)
+    encoder = _export_query_encoder(spec, int(dimension), db_path, previous_db)
+    write_term_counts(db_path)
     return {
         "model": spec.id,
         "claims": len(pairs),
@@ -117,8 +129,36 @@ def build_search_artifacts(
         "reused": len(pairs) - len(todo),
         "index_type": kind,
         "dimension": int(dimension),
+        "query_encoder": encoder,
         "seconds": round(time.perf_counter() - started, 2),
     }
+
+
+def _weights_sha256(location: str) -> str | None:
+    return weights_sha256(location) if Path(location).is_dir() else None
+
+
+def _weights_changed(conn: sqlite3.Connection, previous_db, weights: str | None) -> bool:
+    """True when an earlier index (this database's or the previous one's) records other weights for the model."""
+    for db in (_db_file(conn), previous_db):
+        if db and index_path_for(db).exists():
+            recorded = (read_fingerprint(index_path_for(db)) or {}).get("weights_sha256")
+            if recorded and weights and recorded != weights:
+                return True
+    return False
+
+
+def _export_query_encoder(spec, dimension: int, db_path, previous_db) -> str:
+    """Write <db>.onnx for search (see search/onnx_encoder.py); returns how it was obtained."""
+    target = onnx_path_for(db_path)
+    if not Path(spec.location).is_dir():
+        record_unsupported(target, spec.id, "the model is not a local directory; queries use sentence-transformers")
+        return "sentence-transformers"
+    try:
+        return ensure_export(spec.id, spec.location, dimension, target, previous=previous_db)
+    except UnsupportedModel as exc:
+        record_unsupported(target, spec.id, f"{exc}; queries use sentence-transformers")
+        return "sentence-transformers"
 
 
 def _model_dimension(location: str) -> int:
@@ -134,6 +174,7 @@ def _reuse_previous_index(previous_db, fingerprint: dict, index_path) -> bool:
     old_index = index_path_for(previous_db)
     if not old_index.exists() or read_fingerprint(old_index) != fingerprint:
         return False
-    shutil.copyfile(old_index, index_path)
+    if old_index.resolve() != Path(index_path).resolve():  # a re-run over the same files: already in place
+        shutil.copyfile(old_index, index_path)
     write_fingerprint(fingerprint, index_path)
     return True

@@ -9,6 +9,7 @@ from the database, and any difference means the index is stale.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -37,13 +38,109 @@ EXACT_FILTER_LIMIT = 20_000
 
 
 def index_path_for(db_path: str | os.PathLike) -> Path:
-    """The FAISS index lives next to its database: build/kb.db -> build/kb.db.faiss."""
-    return Path(str(db_path) + ".faiss")
+    """The FAISS index the database at db_path was built with.
+
+    A build names its index by the index's own hash (build/kb.db.3f9c….faiss)
+    and records that name inside the database, so renaming the database is the
+    build's one commit point: until then readers keep the old database and its
+    old index; after it, the new pair. A database from before this scheme (or
+    with no index) gives the plain name build/kb.db.faiss.
+    """
+    recorded = _recorded_index_name(db_path)
+    return Path(db_path).with_name(recorded) if recorded else Path(str(db_path) + ".faiss")
 
 
 def fingerprint_path_for(db_path: str | os.PathLike) -> Path:
-    """The index's fingerprint: build/kb.db -> build/kb.db.faiss.json."""
+    """The index's fingerprint: build/kb.db.<hash>.faiss.json."""
     return fingerprint_path_of_index(index_path_for(db_path))
+
+
+ARTIFACTS_TABLE = "kb_artifacts"
+_NAMES: dict = {}
+
+
+def _recorded_index_name(db_path) -> str | None:
+    try:
+        st = os.stat(db_path)
+    except OSError:
+        return None
+    key, stamp = str(Path(db_path).resolve()), (st.st_ino, st.st_mtime_ns, st.st_size)
+    cached = _NAMES.get(key)
+    if cached and cached[0] == stamp:
+        return cached[1]
+    name = None
+    try:
+        conn = sqlite3.connect(Path(db_path).resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            row = conn.execute(f"select name from {ARTIFACTS_TABLE} where role = 'index'").fetchone()
+            name = row[0] if row else None
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:  # no such table (an older build), or not a database: the plain name
+        name = None
+    _NAMES[key] = (stamp, name)
+    return name
+
+
+def publish_index(tmp_db: str | os.PathLike, tmp_index: str | os.PathLike, final_db: str | os.PathLike) -> list[Path]:
+    """Give a freshly built index its final, content-addressed name beside final_db and record it in tmp_db.
+
+    Nothing becomes visible: the live database still names its old index. The
+    fingerprint gains the index file's sha256 and size, checked at load, so a
+    swapped index of the same shape is refused. Returns the files it created (not those an identical earlier build already had).
+    """
+    tmp_index = Path(tmp_index)
+    digest = _file_sha256(tmp_index)
+    fingerprint = read_fingerprint(tmp_index) or {}
+    fingerprint.update(index_sha256=digest, index_bytes=tmp_index.stat().st_size)
+    final_index = Path(final_db).with_name(f"{Path(final_db).name}.{digest[:16]}.faiss")
+    write_fingerprint(fingerprint, tmp_index)
+    created = [p for p in (final_index, fingerprint_path_of_index(final_index)) if not p.exists()]
+    # Same hash, same bytes: an unchanged rebuild replaces the live index with itself, atomically.
+    os.replace(tmp_index, final_index)
+    os.replace(fingerprint_path_of_index(tmp_index), fingerprint_path_of_index(final_index))
+    conn = sqlite3.connect(tmp_db)
+    try:
+        with conn:
+            conn.execute(
+                f"create table if not exists {ARTIFACTS_TABLE} (role text primary key, name text, sha256 text)"
+            )
+            conn.execute(
+                f"insert or replace into {ARTIFACTS_TABLE} (role, name, sha256) values ('index', ?, ?)",
+                [final_index.name, digest],
+            )
+    finally:
+        conn.close()
+    return created
+
+
+def remove_unreferenced_indexes(db_path: str | os.PathLike) -> list[Path]:
+    """After a commit: delete this database's index files that it no longer names (older builds')."""
+    db_path = Path(db_path)
+    keep = index_path_for(db_path)
+    keep = {keep.name, fingerprint_path_of_index(keep).name}
+    removed = []
+    for path in db_path.parent.glob(f"{db_path.name}.*faiss*"):
+        if path.name not in keep and (path.name.endswith(".faiss") or path.name.endswith(".faiss.json")):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _recorded_index_sha(conn: sqlite3.Connection) -> str | None:
+    try:
+        row = conn.execute(f"select sha256 from {ARTIFACTS_TABLE} where role = 'index'").fetchone()
+    except sqlite3.OperationalError:  # an older build without the table
+        return None
+    return row[0] if row else None
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def fingerprint_path_of_index(index_path: str | os.PathLike) -> Path:
@@ -101,7 +198,9 @@ def build_index(matrix: np.ndarray, index_type: str):
     return index
 
 
-def make_fingerprint(model: str, dimension: int, pairs: list[tuple[str, str]], index_type: str) -> dict:
+def make_fingerprint(
+    model: str, dimension: int, pairs: list[tuple[str, str]], index_type: str, *, weights_sha256: str | None = None
+) -> dict:
     return {
         "format": FINGERPRINT_FORMAT,
         "model": model,
@@ -109,6 +208,8 @@ def make_fingerprint(model: str, dimension: int, pairs: list[tuple[str, str]], i
         "count": len(pairs),
         "content_hash": emb.collection_hash(pairs),
         "index_type": index_type,
+        # The model's weights file: the same id with other weights must re-embed (checked at build).
+        "weights_sha256": weights_sha256,
     }
 
 
@@ -260,6 +361,14 @@ def load_index(conn: sqlite3.Connection, db_path: str | os.PathLike, model: str 
             f"database has {actual['count']} embeddings"
             + (" with different content" if actual["count"] == fingerprint.get("count") else "")
             + f". {_rebuild_hint(db_path)}"
+        )
+    expected_sha = _recorded_index_sha(conn) or fingerprint.get("index_sha256")
+    if expected_sha is not None and (
+        index_path.stat().st_size != fingerprint.get("index_bytes") or _file_sha256(index_path) != expected_sha
+    ):
+        raise IndexStale(
+            f"The search index {index_path} is not the one this database was built with (its content differs "
+            f"from the sha256 recorded at build). {_rebuild_hint(db_path)}"
         )
     import faiss
 

@@ -64,14 +64,118 @@ def _quoted(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+TERM_COUNTS = "claims_fts_terms"
+# Most rows one over-budget keyword query scores (keyword mode searching a
+# very common word alone): FTS5 BM25 has no top-k early exit, so without a cap
+# a word in half of 1M claims is scored 500k times. See keyword_search().
+CANDIDATE_LIMIT = 20_000
+
+
+def write_term_counts(db_path) -> None:
+    """Store, once at build, how many claims hold each indexed term (FTS5's own vocabulary).
+
+    The served database is immutable, so counting a query word's postings on
+    every request is repeated work: a B-tree lookup in this table replaces it.
+    A real table, not an fts5vocab view: fts5vocab counts by walking postings.
+    """
+    conn = sqlite3.connect(f"file:{db_path}", uri=True)
+    try:
+        with conn:
+            conn.execute("create virtual table temp.claims_fts_vocab using fts5vocab(main, claims_fts, row)")
+            conn.execute(f"drop table if exists {TERM_COUNTS}")
+            conn.execute(f"create table {TERM_COUNTS} (term text primary key, doc integer not null) without rowid")
+            conn.execute(f"insert into {TERM_COUNTS} select term, doc from temp.claims_fts_vocab")
+            conn.execute("drop table temp.claims_fts_vocab")
+    finally:
+        conn.close()
+
+
+def _tokenize_argument(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("select sql from sqlite_master where name = 'claims_fts'").fetchone()
+    match = re.search(r"tokenize\s*=\s*('(?:[^']|'')*'|\"[^\"]*\"|\w+)", row[0] if row else "", re.IGNORECASE)
+    return match.group(1) if match else None
+
+
+class _Stemmer:
+    """The FTS5 tokenizer of claims_fts, run on an in-memory table, so query words map to indexed terms.
+
+    Python has no copy of SQLite's porter stemmer; FTS5 itself is exact by construction.
+    """
+
+    def __init__(self, tokenize: str | None):
+        import threading
+
+        self.lock = threading.Lock()
+        self.conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        option = f", tokenize={tokenize}" if tokenize else ""
+        self.conn.execute(f"create virtual table t using fts5(x{option})")
+        self.conn.execute("create virtual table v using fts5vocab(t, instance)")
+        self.cache: dict[str, tuple[str, ...]] = {}
+
+    def tokens(self, word: str) -> tuple[str, ...]:
+        found = self.cache.get(word)
+        if found is None:
+            with self.lock:
+                self.conn.execute("insert into t(rowid, x) values (1, ?)", [word])
+                found = tuple(r[0] for r in self.conn.execute("select term from v order by offset"))
+                self.conn.execute("delete from t")
+            if len(self.cache) < 100_000:
+                self.cache[word] = found
+        return found
+
+
+_stemmers: dict = {}
+
+
+def _term_counts_available(conn: sqlite3.Connection) -> bool:
+    # A lookup in the parsed schema SQLite keeps in memory: microseconds, no I/O.
+    found = conn.execute("select 1 from sqlite_master where type = 'table' and name = ?", [TERM_COUNTS])
+    return found.fetchone() is not None
+
+
+def _stemmer(conn: sqlite3.Connection) -> _Stemmer:
+    tokenize = _tokenize_argument(conn)
+    if tokenize not in _stemmers:
+        _stemmers[tokenize] = _Stemmer(tokenize)
+    return _stemmers[tokenize]
+
+
 def document_frequencies(conn: sqlite3.Connection, terms: list[str], cap: int) -> list[int]:
     """For each query word, how many claims match it, counted up to `cap`.
 
-    FTS5 tokenizes (and stems) the quoted word itself, and stops reading the
-    word's postings at the cap, so a very common word costs no more than
-    the budget allows.
+    From the build's per-term counts (TERM_COUNTS) when the database has them:
+    one index lookup per word. Otherwise, and for a word the tokenizer splits
+    into several terms (a phrase), FTS5 counts the matches itself and stops
+    reading the postings at the cap.
     """
-    return _match_counts(conn, [_quoted(t) for t in terms], cap)
+    if not _term_counts_available(conn):
+        return _match_counts(conn, [_quoted(t) for t in terms], cap)
+    stemmer = _stemmer(conn)
+    out = []
+    for term in terms:
+        tokens = stemmer.tokens(term)
+        if len(tokens) == 1:
+            row = conn.execute(f"select doc from {TERM_COUNTS} where term = ?", [tokens[0]]).fetchone()
+            out.append(min(row[0] if row else 0, cap))
+        else:
+            out += _match_counts(conn, [_quoted(term)], cap)
+    return out
+
+
+def _prefix_counts(conn: sqlite3.Connection, prefixes: list[str], cap: int) -> list[int]:
+    """Claims matching each quoted prefix expression, at most `cap`; from TERM_COUNTS an upper bound (a claim
+    holding two terms with the prefix counts twice), which only makes the budget stricter."""
+    if not _term_counts_available(conn):
+        return _match_counts(conn, prefixes, cap)
+    sql = f"select coalesce(sum(doc), 0) from {TERM_COUNTS} where term >= ? and term < ?"
+    out = []
+    for expression in prefixes:
+        tokens = _stemmer(conn).tokens(expression[1:-2].replace('""', '"'))
+        if len(tokens) != 1:
+            out += _match_counts(conn, [expression], cap)
+            continue
+        out.append(min(conn.execute(sql, [tokens[0], tokens[0] + "\U0010ffff"]).fetchone()[0], cap))
+    return out
 
 
 def _match_counts(conn: sqlite3.Connection, expressions: list[str], cap: int) -> list[int]:
@@ -90,6 +194,7 @@ class KeywordQuery:
     terms: list[str]  # the words searched for, after stopwords and very common words are dropped
     overlap: float  # share of the query's words that occur in the claims at all
     expression: str | None  # the FTS5 MATCH expression
+    postings: int = 0  # claims the kept words match (summed, capped): what scoring them costs
 
 
 def analyse(conn: sqlite3.Connection, query: str, style: str | None = None, *, always: bool = True) -> KeywordQuery:
@@ -135,10 +240,10 @@ def analyse(conn: sqlite3.Connection, query: str, style: str | None = None, *, a
         widen = [t for t, df in zip(terms, dfs) if df == 0 or (small and t in kept)]
         prefixes = [_quoted(p) + "*" for p in dict.fromkeys(map(_prefix, widen)) if p]
         if not small:  # a prefix can match far more than its word ("mentally" -> "mental"*)
-            counts = _match_counts(conn, prefixes, POSTINGS_BUDGET + 1)
+            counts = _prefix_counts(conn, prefixes, POSTINGS_BUDGET + 1)
             prefixes = [p for p, n in zip(prefixes, counts) if 0 < n and (spent := spent + n) <= POSTINGS_BUDGET]
         parts += prefixes
-    return KeywordQuery([t for t in terms if t in kept], overlap, " OR ".join(parts) or None)
+    return KeywordQuery([t for t in terms if t in kept], overlap, " OR ".join(parts) or None, spent)
 
 
 def _prefix(word: str) -> str | None:
@@ -171,6 +276,18 @@ def keyword_search(
     if analysed.expression is None or limit <= 0:
         return []
     bm25 = f"-bm25(claims_fts, {', '.join(map(str, _weights(conn, column_weights)))})"
+    if analysed.postings > POSTINGS_BUDGET:
+        # Over budget (keyword mode searching a very common word alone): score only the first
+        # CANDIDATE_LIMIT matches in rowid order, a bounded cost instead of every match.
+        where, params = allowed_sql or ("1", [])
+        sql = f"""
+            select claims.id, f.score from (
+                select rowid, {bm25} as score from claims_fts where claims_fts match ? limit {CANDIDATE_LIMIT}
+            ) f join claims on claims.rowid = f.rowid
+            where {where}
+            order by f.score desc, claims.id limit ?
+        """
+        return [(row[0], row[1]) for row in conn.execute(sql, [analysed.expression, *params, limit])]
     if allowed_sql:
         where, params = allowed_sql
         sql = f"""

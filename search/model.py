@@ -104,16 +104,29 @@ class _SentenceTransformerEncoder:
 
 @lru_cache(maxsize=4)
 def query_encoder(location: str):
-    """An object with encode(texts) -> normalised float32 vectors, cheapest to start first.
+    """An object with encode(texts) -> normalised float32 vectors (sentence-transformers, the reference).
 
-    KB_QUERY_ENCODER=sentence-transformers forces the reference implementation.
+    Search does not use this: it embeds queries with the ONNX export beside the
+    index (query_encoder_for_index), which needs neither torch nor transformers.
     """
-    if os.environ.get("KB_QUERY_ENCODER") != "sentence-transformers":
-        from . import numpy_bert
-
-        if numpy_bert.supports(location):
-            return numpy_bert.NumpyBertEncoder(location)
     return _SentenceTransformerEncoder(location)
+
+
+def query_encoder_for_index(db_path: str | os.PathLike, model_id: str, dimension: int, weights: str | None = None):
+    """The encoder for queries against the index built beside db_path.
+
+    The ONNX export written by `kb build` (search/onnx_encoder.py); sentence-transformers
+    when the build recorded the model as not exportable, or KB_QUERY_ENCODER=sentence-transformers
+    forces the reference. A missing or stale export raises IndexMissing/IndexStale naming `kb build`.
+    """
+    location = resolve_model(model_id).location
+    if os.environ.get("KB_QUERY_ENCODER") != "sentence-transformers":
+        from .onnx_encoder import encoder_for_index
+
+        encoder = encoder_for_index(db_path, model_id, dimension, location, weights)
+        if encoder is not None:
+            return encoder
+    return query_encoder(location)
 
 
 def encode_for_index(location: str, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:

@@ -442,14 +442,24 @@ async def test_claim_page(ds, db):
     # The verbatim quote, highlighted in the slide's text.
     assert "<mark>" + claim["quote"].replace("'", "&#39;") + "</mark>" in html
     assert "slide 4" in html
-    # The deck-vs-source discrepancy.
-    assert claim["effect_status"] == "discrepant"
-    assert "The deck and its source disagree" in html and claim["source_effect_text"][:40] in html
+    # A figure whose source value was not seen says so.
+    assert claim["effect_status"] == "unchecked"
+    assert "The figure has not yet been checked against a source." in html
     # Related claims by embedding.
     assert "Related claims" in html and "Nearest neighbours by meaning" in html
     assert 'href="/kb/claims/diabetes-compassion-fewer-complications"' in html
     # Datasette's own row view stays available.
     assert "Every field of this row" in html and "Links from other tables" in html
+
+
+async def test_claim_page_shows_a_discrepancy(ds, db):
+    claim = db.execute("select * from claims where effect_status = 'discrepant' order by id limit 1").fetchone()
+    html = (await ds.client.get(f"/kb/claims/{claim['id']}")).text
+    assert "The deck and its source disagree" in html
+    if claim["source_effect_text"]:
+        assert claim["source_effect_text"][:40].replace("'", "&#39;").replace("&", "&amp;")[:30] in html.replace(
+            "&#x27;", "&#39;"
+        )
 
 
 async def test_claim_page_value_chain_edges_in_and_out(ds, db):

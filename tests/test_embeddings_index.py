@@ -13,11 +13,18 @@ import pytest
 import yaml
 
 import search
+from ingest.db import unseal
 from search import embeddings as emb
 from search.artifacts import build_search_artifacts, claim_texts
-from search.index import ANN_THRESHOLD, build_index, choose_index_type, fingerprint_path_for, index_path_for
-from search.model import DEFAULT_MODEL_ID, default_model_path, load_sentence_transformer, resolve_model
-from search.numpy_bert import NumpyBertEncoder, supports
+from search.index import (
+    ANN_THRESHOLD,
+    build_index,
+    choose_index_type,
+    fingerprint_path_for,
+    index_path_for,
+    publish_index,
+)
+from search.model import DEFAULT_MODEL_ID, default_model_path, resolve_model
 from search.text import content_hash, embedding_text
 
 CLAIMS_FILE = Path("evidence/claims/inspiring-through-compassionate-leadership.yaml")
@@ -42,7 +49,7 @@ def test_embeddings_table_holds_one_normalised_vector_per_claim(built_db):
         assert digest == content_hash(texts[claim_id])
         vector = emb.decode_vector(blob)
         assert vector.shape == (384,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-4
-    fks = conn.execute("pragma foreign_key_list(embeddings)").fetchall()
+    fks = conn.execute("pragma foreign_key_list(claim_embeddings)").fetchall()
     assert any(fk[2] == "claims" and fk[3] == "claim_id" for fk in fks)
 
 
@@ -89,30 +96,33 @@ def test_model_resolution(monkeypatch, tmp_path):
     assert resolve_model("org/some-model").id == "org/some-model"
 
 
-def test_numpy_query_encoder_matches_sentence_transformers():
-    path = default_model_path()
-    assert supports(path)
-    texts = [
-        "do kind anaesthetists cut painkiller use",
-        "HIV",
-        "compasión en el cuidado 糖尿病 😀",
-        "",
-        "compassion " * 400,  # longer than 256 word pieces: both must truncate the same way
-    ]
-    ours = NumpyBertEncoder(path).encode(texts)
-    reference = load_sentence_transformer(path).encode(texts, normalize_embeddings=True)
-    cosines = (ours * reference).sum(axis=1)
-    assert ours.dtype == np.float32 and np.all(cosines > 0.9999), cosines
+def test_build_exports_the_query_encoder_beside_the_index_and_records_the_weights(built_db_no_embed, tmp_path):
+    from ingest.db import unseal
+    from search.onnx_encoder import onnx_path_for, read_export_fingerprint, weights_sha256
+
+    db = tmp_path / "kb.db"
+    shutil.copy2(built_db_no_embed, db)
+    db.chmod(0o644)
+    unseal(db)
+    stats = build_search_artifacts(db, index_path_for(db), progress=False)
+    assert stats["query_encoder"] in ("exported", "cached")
+    fp = json.loads(fingerprint_path_for(db).read_text())
+    assert fp["weights_sha256"] == weights_sha256(default_model_path())
+    export = read_export_fingerprint(onnx_path_for(db))
+    assert export is not None and onnx_path_for(db).stat().st_size > 1_000_000
+    assert export["model"] == fp["model"] and export["weights_sha256"] == fp["weights_sha256"]
+    again = build_search_artifacts(db, index_path_for(db), previous_db=db, progress=False)
+    assert again["query_encoder"] == "kept" and again["embedded"] == 0
+    assert search.search(db, "compassion", k=1, mode="semantic")
 
 
-def test_numpy_encoder_refuses_models_it_cannot_run_exactly(tmp_path):
-    model = tmp_path / "model"
-    shutil.copytree(default_model_path(), model)
-    assert supports(model)
-    config = json.loads((model / "config.json").read_text())
-    (model / "config.json").write_text(json.dumps({**config, "model_type": "roberta"}))
-    assert not supports(model)
-    assert not supports(tmp_path / "missing")
+def test_fts_term_counts_equal_fts5_match_counts(built_db):
+    from search.keyword import TERM_COUNTS, _match_counts, document_frequencies
+
+    conn = sqlite3.connect(f"file:{built_db}?mode=ro", uri=True)
+    assert conn.execute(f"select count(*) from {TERM_COUNTS}").fetchone()[0] > 0
+    words = ["compassion", "nurses", "patients", "leadership", "zzzunknownword", "burnout", "mortality"]
+    assert document_frequencies(conn, words, 10**9) == _match_counts(conn, [f'"{w}"' for w in words], 10**9)
 
 
 def test_choose_index_type_by_size_and_override():
@@ -192,17 +202,23 @@ def test_index_type_override_builds_hnsw_that_search_uses(kb_copy, tmp_path):
 def test_build_search_artifacts_on_an_existing_database_is_idempotent(built_db, tmp_path):
     db = tmp_path / "kb.db"
     shutil.copy2(built_db, db)
-    stats = build_search_artifacts(db, index_path_for(db), progress=False)
+    unseal(db)  # built KBs are sealed read-only; this test writes the artifacts again
+    fresh = tmp_path / "fresh.faiss"
+    stats = build_search_artifacts(db, fresh, progress=False)
     assert stats["embedded"] == 0 and stats["reused"] == stats["claims"]
-    assert fingerprint_path_for(db).exists()
+    publish_index(db, fresh, db)  # what kb build does next: name it by its hash and record it
+    assert fingerprint_path_for(db).exists() and index_path_for(db).name.startswith("kb.db.")
     assert search.search(db, "HIV", k=1)[0].id.startswith("hiv-")
 
 
 def test_unreadable_previous_database_is_ignored(built_db, tmp_path):
     db = tmp_path / "kb.db"
     shutil.copy2(built_db, db)
+    unseal(db)
     garbage = tmp_path / "old.db"
     garbage.write_bytes(b"this is not a database" * 100)
-    stats = build_search_artifacts(db, index_path_for(db), previous_db=garbage, progress=False)
+    fresh = tmp_path / "fresh.faiss"
+    stats = build_search_artifacts(db, fresh, previous_db=garbage, progress=False)
     assert stats["reused"] == stats["claims"]  # reused from the database itself
+    publish_index(db, fresh, db)
     assert search.search(db, "HIV", k=1)[0].id.startswith("hiv-")

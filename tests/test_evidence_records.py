@@ -231,3 +231,98 @@ def test_fts_finds_claims(db):
     # porter stemming: "survive" finds "survived"
     hits = db.execute("select rowid from claims_fts where claims_fts match 'survive'").fetchall()
     assert hits
+
+
+# -- The data audit's corrections (issue 10): each status, rating and link it named ------------
+
+
+def claim(db, claim_id):
+    return db["claims"].get(claim_id)
+
+
+def link(db, claim_id, source_key):
+    rows = list(db["claim_sources"].rows_where("claim_id = ? and source_key = ?", [claim_id, source_key]))
+    assert rows, f"{claim_id} does not link {source_key}"
+    return rows[0]
+
+
+def test_ambiguous_clinician_bullet_keeps_to_what_the_deck_says(db):
+    row = claim(db, "clinician-compassion-lower-clinician-distress")
+    # The deck does not say whose depression it is: the statement must not decide it.
+    assert not row["statement"].startswith("Clinicians who") and "themselves" not in row["statement"]
+    assert "does not say whose" in row["statement"]
+    assert "not stated" in row["population"].lower() and "not stated" in row["outcome"].lower()
+    assert "Lelorain" in row["notes"] and "patients" in row["notes"]
+    assert row["certainty"] == "very_low"  # unattributed (rule 3)
+
+
+def test_time_claim_states_the_deck_and_records_the_40_seconds(db):
+    row = claim(db, "compassion-does-not-take-more-time")
+    assert row["statement"] == "More compassion does not take time."
+    assert "more time" not in row["statement"]
+    assert row["source_effect_value"] == 40 and "40 seconds" in row["source_effect_text"]
+    assert row["source_effect_source"] == "fogarty1999can"
+    assert row["discrepancy"] is None
+
+
+def test_hospital_cost_savings_match_their_source(db):
+    row = claim(db, "patient-satisfaction-hospital-cost-savings")
+    assert row["effect_status"] == "consistent" and row["discrepancy"] is None
+    deck = (row["effect_metric"], row["effect_value"], row["effect_direction"])
+    source = (row["source_effect_metric"], row["source_effect_value"], row["source_effect_direction"])
+    assert deck == source == ("percent_difference", 5.6, "decrease")
+    assert "association" in row["notes"]
+
+
+def test_a_comparison_not_found_is_not_a_discrepancy(db):
+    row = claim(db, "compassion-effects-exceed-aspirin-and-statins")
+    assert row["discrepancy"] is None and row["effect_status"] != "discrepant"
+    assert row["source_effect_value"] is None
+    assert "statins" in row["notes"] and "not seen" in row["notes"]
+    # Kelley et al. (2014) pooled randomised trials: at least moderate.
+    assert row["certainty"] in ("moderate", "high")
+
+
+@pytest.mark.parametrize(
+    "claim_id, unadjusted",
+    [
+        ("diabetes-compassion-blood-sugar-control", "56%"),
+        ("hiv-compassion-therapy-adherence", "76% vs 67%"),
+        ("hiv-compassion-detectable-virus", "49% vs 39%"),
+    ],
+)
+def test_figures_whose_adjusted_odds_were_never_seen_are_unchecked(db, claim_id, unadjusted):
+    row = claim(db, claim_id)
+    assert row["effect_status"] == "unchecked"
+    assert row["discrepancy"] is None and row["source_effect_text"] is None
+    assert unadjusted in row["notes"], "the unadjusted figures that were seen stay in the notes"
+    # Observational, starts low; an unseen figure does not rate it down (docs/certainty.md).
+    assert row["certainty"] == "low"
+
+
+@pytest.mark.parametrize(
+    "claim_id, key",
+    [
+        ("diabetes-compassion-blood-sugar-control", "hojat2011physicians"),
+        ("hiv-compassion-therapy-adherence", "beach2006quality"),
+        ("hiv-compassion-detectable-virus", "beach2006quality"),
+    ],
+)
+def test_links_whose_figures_were_unseen_are_medium_confidence(db, claim_id, key):
+    assert link(db, claim_id, key)["confidence"] == "medium"
+
+
+def test_debrief_meta_analysis_of_mixed_designs_is_low(db):
+    row = claim(db, "team-debriefs-performance")
+    assert row["certainty"] == "low"
+    assert "within-group" in row["certainty_note"]
+
+
+def test_reflection_slide_links_both_works_it_cites(db):
+    for key in ("schippers2015team", "tannenbaum2013team"):
+        assert link(db, "team-reflexivity-performance", key)["role"] == "cited_in_deck"
+
+
+def test_uncited_book_chapters_slide_is_attributed(db):
+    row = link(db, "compassionate-leadership-book-chapters", "west2021compassionate")
+    assert row["role"] == "attributed"

@@ -509,12 +509,9 @@ def test_hostile_input_is_refused_clearly_and_changes_nothing(name, kb_copy, pre
     breaker, fragments = CASES[name]
     db = tmp_path / "build" / "kb.db"
     db.parent.mkdir()
-    for source, dest in (
-        (previous_build, db),
-        (index_path_for(previous_build), index_path_for(db)),
-        (fingerprint_path_for(previous_build), fingerprint_path_for(db)),
-    ):
-        shutil.copy2(source, dest)
+    shutil.copy2(previous_build, db)  # first: the copy names the index files that go beside it
+    shutil.copy2(index_path_for(previous_build), index_path_for(db))
+    shutil.copy2(fingerprint_path_for(previous_build), fingerprint_path_for(db))
     before = snapshot(db)
     breaker(kb_copy)
     runner = CliRunner()

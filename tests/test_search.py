@@ -303,7 +303,9 @@ def test_missing_index_says_how_to_rebuild(db_copy):
 def test_stale_index_is_detected(db_copy):
     assert search.search(db_copy, "compassion", k=1)
     with sqlite3.connect(db_copy) as conn:
-        conn.execute("update claim_embeddings set content_hash = 'changed' where rowid = (select min(rowid) from claim_embeddings)")
+        conn.execute(
+            "update claim_embeddings set content_hash = 'changed' where rowid = (select min(rowid) from claim_embeddings)"
+        )
     with pytest.raises(IndexStale, match="stale"):
         search.search(db_copy, "compassion")
     with sqlite3.connect(db_copy) as conn:
@@ -324,6 +326,37 @@ def test_index_from_another_model_is_refused(db_copy):
 
 def test_corrupt_index_file_is_a_clean_error(db_copy):
     index_path_for(db_copy).write_bytes(b"not a faiss index")
+    result = run("search", "compassion", "--db", str(db_copy))
+    assert result.exit_code == 1 and "is not the one this database was built with" in result.output
+    assert "kb build" in result.output
+
+
+def test_a_swapped_index_of_the_same_shape_is_refused(db_copy):
+    import faiss
+    import numpy as np
+
+    path = index_path_for(db_copy)
+    original = faiss.read_index(str(path))
+    vectors = original.reconstruct_n(0, original.ntotal)
+    swapped = faiss.IndexFlatIP(original.d)
+    swapped.add(np.ascontiguousarray(vectors[::-1]))  # same count, same dimension, wrong order
+    faiss.write_index(swapped, str(path))
+    with pytest.raises(IndexStale, match="not the one this database was built with"):
+        search.search(db_copy, "blood sugar control in diabetes", mode="semantic")
+
+
+def test_an_index_without_a_recorded_hash_that_cannot_be_read_is_a_clean_error(db_copy):
+    import json
+
+    fingerprint = json.loads(fingerprint_path_for(db_copy).read_text())
+    fingerprint.pop("index_sha256"), fingerprint.pop("index_bytes")
+    fingerprint_path_for(db_copy).write_text(json.dumps(fingerprint))
+    with sqlite3.connect(db_copy) as conn:
+        conn.execute("delete from kb_artifacts")  # an index from before hashes were recorded
+    legacy = db_copy.with_name(db_copy.name + ".faiss")
+    index_path_for(db_copy)  # the recorded name is gone: the plain name is used
+    legacy.write_bytes(b"not a faiss index")
+    fingerprint_path_for(db_copy).write_text(json.dumps(fingerprint))
     result = run("search", "compassion", "--db", str(db_copy))
     assert result.exit_code == 1 and "cannot be read" in result.output
 

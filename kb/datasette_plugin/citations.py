@@ -183,15 +183,29 @@ _CACHE_SIZE = 4096
 
 
 def warm(conn: sqlite3.Connection) -> int:
-    """Render, once, the references every claim and source page will show."""
+    """Render, once, the references the first claim and source pages will show, until the cache is full.
+
+    Bounded by _CACHE_SIZE: past it each new entry evicts an older one, so
+    rendering every claim of a large KB (95 s of CPU at 1M claims) would only
+    slow the first queries and keep nothing. Returns the bundles rendered.
+    """
     from kb.cite.select import referenced_keys
 
+    def full() -> bool:
+        with _cache_lock:
+            return len(_rendered) >= _CACHE_SIZE
+
     count = 0
-    for (key,) in conn.execute("select key from sources").fetchall():
+    # Each bundle fills 2-3 entries (plain, in-text, HTML), so this many rows always suffices.
+    for (key,) in conn.execute("select key from sources limit ?", [_CACHE_SIZE]).fetchall():
+        if full():
+            return count
         apa_bundle(sources_by_key(conn, [key]), html=True)
         count += 1
-    claims = conn.execute("select id from claims order by document_id, char_start").fetchall()
-    for (claim_id,) in claims:
+    claims = conn.execute("select id from claims order by document_id, char_start limit ?", [_CACHE_SIZE])
+    for (claim_id,) in claims.fetchall():
+        if full():
+            break
         claim = claims_by_id(conn, [claim_id])[0]
         linked = [r[0] for r in conn.execute("select source_key from claim_sources where claim_id = ?", [claim_id])]
         apa_bundle(sources_by_key(conn, referenced_keys(claim)))

@@ -1,12 +1,13 @@
-"""Embed queries with a NumPy forward pass of a BERT sentence-transformers model.
+"""Baseline for benchmarks only: the hand-written NumPy BERT query encoder search used before ONNX Runtime.
 
 Why this exists: importing sentence-transformers pulls in torch, transformers,
 scikit-learn and scipy, which costs ~10 s of a cold `kb search`. Embedding one
 short query needs none of that. For the common model shape (BERT encoder, mean
 pooling, optional Normalize — all-MiniLM-L6-v2 among them) this module reads
 the safetensors weights and the fast tokenizer directly and computes the same
-vectors (cosine > 0.9999 with sentence-transformers; tests/test_embeddings_index.py
-checks it). Anything else falls back to sentence-transformers in search.model.
+vectors (cosine > 0.9999 with sentence-transformers). Search now uses the ONNX
+export (search/onnx_encoder.py); this stays as the baseline bench_encoder.py
+measures it against, in the same run.
 """
 
 from __future__ import annotations
