@@ -2,7 +2,7 @@
 
 * startup: find the KB database, load the FAISS index and query model once.
 * prepare_connection: the kb_search(query, k) SQL function.
-* register_routes: /-/search and /-/search.json.
+* register_routes: /-/search and /-/search.json; the pictures under /-/kb/ (charts_pages.py).
 * asgi_wrapper: a length limit on every URL, before any view parses it.
 * register_output_renderer: .bib, .ris and .apa on anything that cites.
 * extra_template_vars: data for the home page and the claim, source and
@@ -16,11 +16,15 @@ Datasette finds them because this is a package. See docs/datasette.md.
 
 from __future__ import annotations
 
+import asyncio
+
 from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from markupsafe import Markup
 
-from . import citations, explorer, finder, finder_views
+from kb.charts.render import warm_up as warm_up_charts
+
+from . import cards, charts_pages, citations, errors, explorer, finder, finder_views, sql_limits
 from .kbdb import STATIC_NAME, find_kb_database, is_kb, is_kb_connection, kb_database, link_targets, state
 from .limits import MAX_URL_PATH_BYTES, MAX_URL_QUERY_BYTES
 from .links import Links
@@ -41,12 +45,24 @@ def startup(datasette):
         kb.claim_ids, kb.source_keys, kb.views = await db.execute_fn(link_targets)
         await finder.warm_up(datasette)
         citations.warm_in_background(db.path)
+        # vl-convert's first chart starts its engine; pay that before a visitor does.
+        await asyncio.to_thread(warm_up_charts)
 
     return inner
 
 
 @hookimpl
+def handle_exception(datasette, request, exception):
+    return errors.response_for(request, exception)
+
+
+errors.quiet_default_handler()
+
+
+@hookimpl
 def prepare_connection(conn, database, datasette):
+    if database != "_internal":
+        sql_limits.bound(conn)  # every visitor-facing connection, the KB's or not
     # Only the KB gets the function; other attached databases stay untouched.
     if database == "_internal" or not is_kb_connection(conn):
         return
@@ -58,6 +74,7 @@ def register_routes(datasette):
     return [
         (r"^/-/search\.json$", finder_views.search_json),
         (r"^/-/search$", finder_views.search_page),
+        *charts_pages.routes(),
     ]
 
 
@@ -101,6 +118,10 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         extra = {"kb_database": db.name, "kb_search_url": links.search_page()}
         if view_name == "index":
             extra["kb_home"] = await db.execute_fn(lambda conn: explorer.home(conn, links))
+            # Leaders land on the topic's page of cards; the filtered table (topic.url) stays beside it.
+            for topic in extra["kb_home"]["topics"]:
+                topic["page_url"] = links.topic_page(topic["id"])
+            extra["kb_nav"] = charts_pages.chart_nav(links)
             extra["kb_queries"] = [
                 {
                     "name": q["name"],
@@ -115,6 +136,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
             if len(pks) == 1:
                 page = EXPLORER_PAGES[table]
                 extra["kb_page"] = await db.execute_fn(lambda conn: page(conn, pks[0], links))
+                if table == "sources" and extra["kb_page"]:
+                    extra["kb_source_graph"] = await charts_pages.source_graph_svg(db, pks[0], links)
         return extra
 
     return inner
@@ -162,6 +185,9 @@ def menu_links(datasette):
     links = Links(datasette, db.name)
     return [
         {"href": links.search_page(), "label": "Search the evidence"},
+        {"href": links.evidence_map(), "label": "Evidence map"},
+        {"href": links.effects_page(), "label": "Effects"},
+        {"href": links.graph_page(), "label": "Claim graph"},
         {"href": links.table("claims_with_citations"), "label": "Browse claims"},
         {"href": links.table("sources"), "label": "Browse sources"},
     ]

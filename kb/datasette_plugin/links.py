@@ -50,3 +50,32 @@ class Links:
         url = str(self.ds.urls.path("/-/search"))
         params = {k: v for k, v in params.items() if v not in (None, "")}
         return url + ("?" + urllib.parse.urlencode(params, doseq=True) if params else "")
+
+    # -- The chart and topic pages (kb/datasette_plugin/charts_pages.py), all under PAGES_PREFIX.
+
+    def _page(self, path: str, params: dict | None = None) -> str:
+        url = str(self.ds.urls.path(PAGES_PREFIX + path))
+        params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        return url + ("?" + urllib.parse.urlencode(params) if params else "")
+
+    def evidence_map(self, **params) -> str:
+        return self._page("/map", params)
+
+    def map_cell(self, exposure: str, outcome: str, filters: dict | None = None) -> str:
+        return self._page("/map", {**(filters or {}), "exposure": exposure, "outcome": outcome}) + "#kb-cell"
+
+    def effects_page(self) -> str:
+        return self._page("/effects")
+
+    def graph_page(self) -> str:
+        return self._page("/graph")
+
+    def topic_page(self, topic_id: str) -> str:
+        return self._page("/topics/" + urllib.parse.quote(topic_id, safe=""))
+
+    def sql(self, sql: str, params: dict | None = None) -> str:
+        """The arbitrary-SQL page running sql, its named parameters filled in (blank ones too: Datasette asks otherwise)."""
+        return str(self.ds.urls.database(self.database)) + "?" + urllib.parse.urlencode({"sql": sql, **(params or {})})
+
+
+PAGES_PREFIX = "/-/kb"
