@@ -627,5 +627,55 @@ def export_embeddings_command(db_path, llm_path, collection):
     click.echo(f"Wrote {n} claim vectors to {llm_path} as llm collection {collection!r}.")
 
 
+# -- Charts for reports ------------------------------------------------------------------------
+
+
+@cli.command(name="map")
+@db_option
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="map.svg or map.png"
+)
+@click.option("--kind", default="", help="Only claims of this kind.")
+@click.option("--design", "study_design", default="", help="Only this study design, e.g. rct.")
+@click.option("--document", default="", help="Only claims from this document id.")
+@click.option("--year-min", default="", help="Only claims whose sources date from this year on.")
+@click.option("--year-max", default="", help="Only claims whose sources date up to this year.")
+@click.option("--topic", default="", help="Only claims with this topic id.")
+def map_command(db_path, output, kind, study_design, document, year_min, year_max, topic):
+    """Draw the evidence map (interventions × outcomes, bubble = claims, colour = certainty) to SVG or PNG."""
+    from .charts import ChartError, render_map
+
+    try:
+        written = render_map(
+            db_path,
+            output,
+            kind=kind,
+            study_design=study_design,
+            document=document,
+            year_min=year_min,
+            year_max=year_max,
+            topic=topic,
+        )
+    except ChartError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Wrote {written}")
+
+
+@cli.command(name="effects")
+@db_option
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="effects.svg or .png"
+)
+def effects_command(db_path, output):
+    """Draw the effect-direction plot of every claim with an effect (deck vs source figure) to SVG or PNG."""
+    from .charts import ChartError, render_effects
+
+    try:
+        written = render_effects(db_path, output)
+    except ChartError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Wrote {written}")
+
+
 if __name__ == "__main__":  # python -m kb.cli, as the tests run it in a subprocess
     cli()

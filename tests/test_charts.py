@@ -165,3 +165,23 @@ def test_render_map_and_effects_write_png_and_svg(built_db_no_embed, tmp_path):
         render_map(built_db_no_embed, tmp_path / "map.png", colour="red")
     with pytest.raises(ChartError, match="no such database"):
         render_map(tmp_path / "missing.db", tmp_path / "map.png")
+
+
+def test_kb_map_and_effects_write_files_that_open(built_db, tmp_path):
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    runner = CliRunner()
+    png = tmp_path / "map.png"
+    result = runner.invoke(cli, ["map", "--db", str(built_db), "-o", str(png)])
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+    svg = tmp_path / "effects.svg"
+    result = runner.invoke(cli, ["effects", "--db", str(built_db), "-o", str(svg)])
+    assert result.exit_code == 0, result.output
+    assert svg.read_text().lstrip().startswith("<svg")
+    bad = runner.invoke(cli, ["map", "--db", str(built_db), "-o", str(tmp_path / "map.gif")])
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    bad_year = runner.invoke(cli, ["map", "--db", str(built_db), "-o", str(png), "--year-min", "soon"])
+    assert bad_year.exit_code == 1 and "year" in bad_year.output
