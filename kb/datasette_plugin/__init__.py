@@ -3,7 +3,7 @@
 * startup: find the KB database, load the FAISS index and query model once.
 * prepare_connection: the kb_search(query, k) SQL function.
 * register_routes: /-/search and /-/search.json; the pictures under /-/kb/ (charts_pages.py).
-* asgi_wrapper: a length limit on every URL, before any view parses it.
+* asgi_wrapper: a length limit on every URL, before any view parses it; a 503 once the KB is rebuilt under the server.
 * register_output_renderer: .bib, .ris and .apa on anything that cites.
 * extra_template_vars: data for the home page and the claim, source and
   author pages (templates/row.html, templates/index.html).
@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from kb.charts.render import warm_up as warm_up_charts
 
-from . import cards, charts_pages, citations, errors, explorer, finder, finder_views, sql_limits
+from . import cards, charts_pages, citations, errors, explorer, finder, finder_views, rebuilds, sql_limits
 from .kbdb import STATIC_NAME, find_kb_database, is_kb, is_kb_connection, kb_database, link_targets, state
 from .limits import MAX_URL_PATH_BYTES, MAX_URL_QUERY_BYTES
 from .links import Links
@@ -41,6 +41,8 @@ def startup(datasette):
         if kb.database is None:
             return
         db = kb_database(datasette)
+        if db.path:
+            kb.watch.start(db.path)
         kb.topics = await db.execute_fn(explorer.topic_options)
         kb.claim_ids, kb.source_keys, kb.views = await db.execute_fn(link_targets)
         await finder.warm_up(datasette)
@@ -88,6 +90,9 @@ def asgi_wrapper(datasette):
                 query, path = scope.get("query_string") or b"", scope.get("raw_path") or b""
                 if len(query) > MAX_URL_QUERY_BYTES or len(path) > MAX_URL_PATH_BYTES:
                     await _too_long(send)
+                    return
+                if state(datasette).watch.rebuilt():
+                    await rebuilds.refuse(scope, send)
                     return
             await app(scope, receive, send)
 

@@ -12,6 +12,8 @@ import uuid
 import weakref
 from dataclasses import dataclass, field
 
+from .rebuilds import Watch
+
 PLUGIN_NAME = "evidence-kb"
 # Static files are mounted under the distribution name; Datasette also mounts
 # the underscore spelling, which is valid whichever way pip normalises it.
@@ -31,6 +33,8 @@ class KBState:
     claim_ids: frozenset = frozenset()
     source_keys: frozenset = frozenset()
     views: frozenset = frozenset()
+    # The served file's identity at startup: a rebuild under the server is refused, never mixed.
+    watch: Watch = field(default_factory=Watch)
     # Names this instance in process-wide caches; id() could be reused by a later instance.
     cache_scope: str = field(default_factory=lambda: uuid.uuid4().hex)
 
