@@ -26,6 +26,22 @@ _latex = LatexNodes2Text()
 
 DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
 
+# Co-authors who exist but could not be confirmed are one institutional name
+# with this text, in citations.bib and in CSL. It is valid CSL and BibTeX, every
+# processor prints it as written, and it invents no one; BibTeX's "and others"
+# is read as the same marker ("others" is printed as a surname by pandoc and
+# dropped by most CSL and RIS tools). docs/citations.md explains the convention.
+UNCONFIRMED_COAUTHORS = "[co-authors not confirmed]"
+
+# An eLocator (PLoS "e94207") is an article number, not a page (APA 9.29); CSL
+# carries it in `number` so that every processor prints "Article e94207".
+ELOCATOR_RE = re.compile(r"^e\d+$")
+
+# Markup has no place in a name or title, and in an HTML or Markdown export it
+# would be a script (issue 13.2): rejected at ingest, with the field named.
+MARKUP_RE = re.compile(r"<\s*/?\s*[a-z!][^>]*>|\bon[a-z]+\s*=|javascript\s*:|data\s*:\s*text/html", re.IGNORECASE)
+MARKUP_CHECKED_FIELDS = ("title", "journal", "booktitle", "publisher", "institution", "type", "note", "address")
+
 CSL_TYPES = {
     "article": "article-journal",
     "book": "book",
@@ -67,6 +83,7 @@ RECOMMENDED = {
     "report": ("author", "year", "institution", "url"),
     "online": ("author", "year", "urldate"),
     "misc": ("author", "year"),
+    "software": ("author", "year", "urldate"),
 }
 
 
@@ -113,7 +130,7 @@ class Source:
     file: str
     raw_bibtex: str = ""
     missing: list[str] = field(default_factory=list)
-    # BibTeX's "and others": the co-authors exist but were not confirmed.
+    # The co-authors exist but were not confirmed (UNCONFIRMED_COAUTHORS).
     authors_incomplete: bool = False
     # `verified = {yes}`: a person checked every field against an authoritative
     # record. Kept out of `fields` because it describes our curation, not the work,
@@ -138,6 +155,11 @@ class Source:
         item: dict = {"id": self.key, "type": self.csl_type}
         if self.authors:
             item["author"] = [p.csl() for p in self.authors]
+        elif self.entry_type in ("techreport", "report") and f.get("institution"):
+            # APA 9.11: a report with no personal author is authored by the
+            # institution that issued it. CSL has no such fallback, so without
+            # this the official style files it under its title.
+            item["author"] = [{"literal": f["institution"]}]
         if self.editors:
             item["editor"] = [p.csl() for p in self.editors]
         if "title" in f:
@@ -163,9 +185,18 @@ class Source:
             item.pop("issue", None)
             item["number"] = f["number"]
         if "pages" in f:
-            item["page"] = f["pages"].replace("–", "-").replace("--", "-")
+            page = f["pages"].replace("–", "-").replace("--", "-")
+            if self.entry_type == "article" and ELOCATOR_RE.match(page) and "eid" not in f:
+                item["number"] = page
+            else:
+                item["page"] = page
+        if "eid" in f:
+            item["number"] = f["eid"]
         publisher = f.get("publisher") or f.get("institution") or f.get("organization") or f.get("school")
-        if publisher:
+        authors = item.get("author") or []
+        sole_group = authors[0].get("literal") if len(authors) == 1 else None
+        # APA 9.24: a publisher that is also the (group) author is not repeated.
+        if publisher and not (sole_group and _same_name(sole_group, publisher)):
             item["publisher"] = publisher
         if "urldate" in f:
             parts = [int(p) for p in re.findall(r"\d+", f["urldate"])[:3]]
@@ -173,11 +204,14 @@ class Source:
                 item["accessed"] = {"date-parts": [parts]}
         if "type" in f:
             item["genre"] = f["type"]
-        if self.authors_incomplete:
-            # BibTeX "and others": co-authors exist but were not confirmed, so
-            # citations must say "et al." rather than credit one author alone.
-            item["kb-authors-incomplete"] = True
         return item
+
+
+def _same_name(a: str, b: str) -> bool:
+    def norm(s: str) -> str:
+        return re.sub(r"^the\s+", "", re.sub(r"\s+", " ", s.strip()).casefold())
+
+    return norm(a) == norm(b)
 
 
 def _decode(text: str) -> str:
@@ -195,6 +229,12 @@ def _person(parts: mw.NameParts) -> Person:
         family = f"{family}, {' '.join(jr)}"
     given = " ".join(first) or None
     return Person(family=_decode(family), given=_decode(given) if given else None)
+
+
+def _unconfirmed_if_others(person: Person) -> Person:
+    if person.family == "others" and not person.given:
+        return Person(literal=UNCONFIRMED_COAUTHORS)
+    return person
 
 
 def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
@@ -241,10 +281,8 @@ def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
             if name == "verified":
                 verified = _verified_flag(fld, path, problems, entry.key)
             elif name in ("author", "editor"):
-                people = [_person(p) for p in fld.value]
-                if any(p.family == "others" and not p.given for p in people):
-                    people = [p for p in people if not (p.family == "others" and not p.given)]
-                    incomplete = True
+                people = [_unconfirmed_if_others(_person(p)) for p in fld.value]
+                incomplete = incomplete or any(p.literal == UNCONFIRMED_COAUTHORS for p in people)
                 (authors if name == "author" else editors).extend(people)
             else:
                 fields[name] = re.sub(r"\s+", " ", str(fld.value)).strip()
@@ -327,10 +365,27 @@ def _validate_source(source: Source, path: Path, problems: Problems) -> None:
             path, source.line, "pages", f"{f['pages']!r} is not a page or page range like 365--380", record=source.key
         )
     source.missing = [name for name in RECOMMENDED.get(source.entry_type, ()) if name not in have]
+    if source.entry_type in ("techreport", "report") and len(source.authors) == 1 and source.authors[0].literal:
+        # An organisation that authors its own report is also its publisher (APA 9.24).
+        source.missing = [name for name in source.missing if name != "institution"]
     if source.entry_type == "misc" and "url" not in f:
         source.missing.append("venue (journal or publisher)")
     if source.authors_incomplete:
         source.missing.append("author (co-authors unconfirmed)")
+    _reject_markup(source, path, problems)
+
+
+def _reject_markup(source: Source, path: Path, problems: Problems) -> None:
+    for role, people in (("author", source.authors), ("editor", source.editors)):
+        for person in people:
+            if MARKUP_RE.search(person.display):
+                problems.add(
+                    path, source.line, role, f"{person.display!r} contains markup or a script", record=source.key
+                )
+    for name in MARKUP_CHECKED_FIELDS:
+        value = source.fields.get(name)
+        if value and MARKUP_RE.search(value):
+            problems.add(path, source.line, name, f"{value!r} contains markup or a script", record=source.key)
 
 
 def csl_json(source: Source) -> str:

@@ -5,7 +5,13 @@ bullet glyphs) and never crosses a section boundary (page, slide, notes, heading
 
 PDF and plain text wrap a bullet or a paragraph over several lines, sometimes with blank lines between the
 wrapped parts; those formats are read line by line and wrapped lines are joined back (see `_continues`).
-PPTX, DOCX and HTML readers write one paragraph per line, so there every line is its own block.
+PPTX, DOCX and HTML readers write one paragraph per line, so there a line joins the one before only on strong
+evidence (it starts lower-case, or the one before ends on a connector): text pasted from a PDF into a slide keeps
+its hard line breaks, one paragraph per wrapped line.
+
+A plain-text file has no page or slide sections, but its layout still shows where one page or slide ends: two or
+more blank lines, a form feed, or a line indented by a single space (the mark a PDF-to-text extraction leaves for a
+page break). Those become region boundaries, so that a slide's title heads its own bullets (see `_inferred_cuts`).
 """
 
 from __future__ import annotations
@@ -25,7 +31,12 @@ WRAPPED_FORMATS = ("pdf", "txt", "md", "other")
 
 SHORT_ITEM_WORDS = 12  # a single sentence this short, alone in its block, is a list item or a label, not prose
 HEADLESS_ITEM_WORDS = 5  # a slide of nothing but items this short is a list even without a heading
+LABEL_HEADING_WORDS = 6  # an unpunctuated line this short right above bullets is their heading
 LONG_BULLET_WORDS = 50  # a bullet longer than this, or of more than two sentences, is split into sentences
+# A PDF line at least this share of the region's widest wrapped line (and this many characters) was filled to the
+# margin, so the line after it continues the paragraph even when it starts with a capital.
+FULL_LINE_SHARE = 0.8
+FULL_LINE_MIN_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -40,12 +51,13 @@ class Segment:
 
 _BULLET = re.compile(r"[ \t]*(?:[" + BULLET_GLYPHS + r"*\-–▪]|\d{1,2}[.)]|\([a-zA-Z0-9]{1,3}\)|[a-z][.)])[ \t]+(?=\S)")
 _URL = re.compile(r"\s*(?:https?://|www\.)\S+\s*$")
+_CONTACT = re.compile(r"@|\b(?:e-?mail|tel|twitter)\b|https?://|\bwww\.", re.IGNORECASE)
 _REFERENCE = re.compile(
     r"\s*[A-Z][\w'’\-]+(?:,\s*(?:[A-Z]\.\s*){1,3}|\s*&\s*[A-Z]|,\s*[A-Z][\w'’\-]+\s*&|\s+et al\b)"
     r".{0,200}?\b(?:19|20)\d\d\b"
 )
 _CONNECTOR_END = re.compile(
-    r"(?:[,\-–/&]|\b(?:and|or|of|the|a|an|to|in|for|with|by|from|on|at|between|within|into|that|which|who|whose|"
+    r"(?:[,;\-–/&]|\b(?:and|or|of|the|a|an|to|in|for|with|by|from|on|at|between|within|into|that|which|who|whose|"
     r"than|as|is|are|vs))\s*$",
     re.IGNORECASE,
 )
@@ -102,12 +114,37 @@ def segment(doc: ExtractedDocument) -> list[Segment]:
 
 
 def _regions(doc: ExtractedDocument) -> list[tuple[int, int]]:
-    """Stretches of text that no section boundary cuts: every section start and end is a cut point."""
+    """Stretches of text that no section boundary cuts: every section start and end is a cut point; a document
+    without sections is cut where its layout shows a page or slide break."""
     cuts = {0, len(doc.text)}
     for section in doc.sections:
         cuts.update((max(0, min(len(doc.text), section.char_start)), max(0, min(len(doc.text), section.char_end))))
+    if not doc.sections:
+        cuts.update(_inferred_cuts(doc.text))
     points = sorted(cuts)
     return [(a, b) for a, b in zip(points, points[1:]) if doc.text[a:b].strip()]
+
+
+def _inferred_cuts(text: str) -> set[int]:
+    """Page or slide breaks that a sectionless text shows: the start of a line after two or more blank lines, a
+    form feed, and a line indented by exactly one space right after an unindented line (a page break that a
+    PDF-to-text extraction turned into a space; a hanging indent or a quotation is indented further)."""
+    cuts: set[int] = set()
+    blank_run, previous = 0, None
+    pos = 0
+    for raw in text.split("\n"):
+        if "\f" in raw:
+            cuts.add(pos + raw.rindex("\f") + 1)
+        stripped = raw.replace("\f", "")
+        if not stripped.strip():
+            blank_run += 1
+        else:
+            page_mark = re.match(r" \S", stripped) and previous is not None and previous[:1].strip()
+            if blank_run >= 2 or (blank_run == 0 and page_mark):
+                cuts.add(pos)
+            blank_run, previous = 0, stripped
+        pos += len(raw) + 1
+    return cuts
 
 
 def _region_label(doc: ExtractedDocument, offset: int) -> str | None:
@@ -144,10 +181,13 @@ def _lines(text: str, start: int, end: int) -> list[_Line | None]:
     return out
 
 
-def _continues(text: str, block: _Block, line: _Line, after_blank: bool) -> bool:
+def _continues(text: str, block: _Block, line: _Line, after_blank: bool, full_line: int) -> bool:
     """Is `line` the wrapped continuation of `block`? PDF text wraps bullets and paragraphs, sometimes with
     blank lines between the wrapped parts; a part continues when it starts lower-case or the block so far
-    ends on a word that cannot end a phrase ("and", "of", a comma, a hyphen)."""
+    ends on a word that cannot end a phrase ("and", "of", a comma, a hyphen). A line right below another also
+    continues it when the line above was filled to the margin (`full_line` characters or more); below a short
+    line, a capitalised line starts a block of its own (a list item, a label, a table row), since PDF
+    extraction often leaves no blank line between the paragraphs and items of a page or slide."""
     if line.kind == "bullet":
         return False
     last = text[block.lines[-1].content_start : block.lines[-1].end]
@@ -164,7 +204,7 @@ def _continues(text: str, block: _Block, line: _Line, after_blank: bool) -> bool
         return False
     if block.kind == "text" and last.rstrip().endswith(":"):
         return False
-    if not after_blank:
+    if not after_blank and len(last) >= full_line:
         return True
     if _SENTENCE_END.search(last):
         return False
@@ -172,18 +212,37 @@ def _continues(text: str, block: _Block, line: _Line, after_blank: bool) -> bool
 
 
 def _blocks(text: str, start: int, end: int, *, wrapped: bool) -> list[_Block]:
+    lines = _lines(text, start, end)
+    full_line = _full_line_chars(text, lines)
     blocks: list[_Block] = []
     after_blank = False
-    for line in _lines(text, start, end):
+    for line in lines:
         if line is None:
             after_blank = True
             continue
-        if wrapped and blocks and _continues(text, blocks[-1], line, after_blank):
+        # One paragraph per line: only strong evidence (as after a blank line in wrapped text) joins two lines.
+        if blocks and _continues(text, blocks[-1], line, after_blank or not wrapped, full_line):
             blocks[-1].lines.append(line)
         else:
             blocks.append(_Block(line.kind, [line]))
         after_blank = False
     return blocks
+
+
+def _full_line_chars(text: str, lines: list[_Line | None]) -> int:
+    """How long a line filled to the margin is, from the lines that certainly wrap (the next line continues
+    them in lower case, or they end on a connector): a line of a list or table is as long as its content, so
+    only a sure wrap tells the width of the text. Without one, no line counts as full."""
+    widths = []
+    for line, below in zip(lines, lines[1:]):
+        if line is None or below is None or line.kind not in ("text", "bullet") or below.kind != "text":
+            continue
+        last, first = text[line.content_start : line.end], text[below.content_start : below.end]
+        if first[:1].islower() or _CONNECTOR_END.search(last):
+            widths.append(line.end - line.content_start)
+    if not widths:
+        return len(text) + 1
+    return max(FULL_LINE_MIN_CHARS, round(FULL_LINE_SHARE * max(widths)))
 
 
 def _squash(s: str) -> str:
@@ -214,8 +273,42 @@ def _assign_roles(text: str, blocks: list[_Block], label: str | None) -> None:
             block.role = "item"
         else:
             block.role = "prose"
-    # A short first line followed by bullets is the heading even when no section label names it.
-    if not title_found and len(blocks) > 1 and blocks[0].role == "item" and blocks[1].kind == "bullet":
+    if not title_found:
+        _find_unlabelled_title(text, blocks)
+    # A short label right above bullets further down ("Recommendations") heads them, as a title heads a slide.
+    for index in range(1, len(blocks) - 1):
+        block = blocks[index]
+        if block.role == "item" and blocks[index + 1].kind == "bullet" and _is_label_line(text, block):
+            if _words(text[block.start : block.end]) <= LABEL_HEADING_WORDS:
+                block.role = "heading"
+
+
+def _is_label_line(text: str, block: _Block) -> bool:
+    body = text[block.start : block.end]
+    return (
+        block.kind == "text" and block.role == "item" and not _SENTENCE_END.search(body) and not _CONTACT.search(body)
+    )
+
+
+def _find_unlabelled_title(text: str, blocks: list[_Block]) -> None:
+    """A short unpunctuated first block that heads bullets or items is the region's title even when no section
+    label names it. A title wrapped over two lines ("Leadership / Priorities") or repeated by the slide's text
+    box is two such lines right above the bullets: they are joined into one title."""
+    if (
+        len(blocks) > 2
+        and _is_label_line(text, blocks[0])
+        and _is_label_line(text, blocks[1])
+        and blocks[2].kind == "bullet"
+        and "\n\n" not in text[blocks[0].end : blocks[1].start]
+    ):
+        blocks[0].lines.extend(blocks.pop(1).lines)
+        blocks[0].role = "title"
+        return
+    if len(blocks) < 2 or not _is_label_line(text, blocks[0]):
+        return
+    heads_items = len(blocks) > 2 and _is_item(blocks[1]) and _is_item(blocks[2])
+    names_structure = blocks[1].kind == "text" and _STRUCTURE_TITLE.search(text[blocks[0].start : blocks[0].end])
+    if blocks[1].kind == "bullet" or heads_items or names_structure:
         blocks[0].role = "title"
 
 
@@ -243,8 +336,11 @@ def _lists(text: str, blocks: list[_Block]) -> list[tuple[int, list[int]]]:
         index += 1
     content = [i for i, b in enumerate(blocks) if b.kind in ("bullet", "text")]
     if not found and len(content) >= 3:
+        # Contact details ("e.mail a@b.org", "Twitter @name") are short lines too, but no list of anything.
         short = all(
-            _is_item(blocks[i]) and _words(text[blocks[i].start : blocks[i].end]) <= HEADLESS_ITEM_WORDS
+            _is_item(blocks[i])
+            and _words(text[blocks[i].start : blocks[i].end]) <= HEADLESS_ITEM_WORDS
+            and not _CONTACT.search(text[blocks[i].start : blocks[i].end])
             for i in content
         )
         if short:
@@ -252,15 +348,37 @@ def _lists(text: str, blocks: list[_Block]) -> list[tuple[int, list[int]]]:
     return found
 
 
+def _lead_ins(text: str, blocks: list[_Block], lists: list[tuple[int, list[int]]]) -> dict[int, int]:
+    """{statement block: heading block} for a heading ending in a colon that introduces one statement and no
+    list ("An important finding:" / "Those who ... are least likely to ..."): the heading is part of what the
+    statement says, so the two are one segment."""
+    in_lists = {i for heading, items in lists for i in [heading, *items]}
+    found = {}
+    for index, block in enumerate(blocks[:-1]):
+        statement = blocks[index + 1]
+        lead_in = block.kind == "text" and block.role == "heading" and text[block.start : block.end].endswith(":")
+        if not lead_in or index in in_lists or index + 1 in in_lists:
+            continue
+        if statement.kind == "bullet" or (statement.kind == "text" and statement.role in ("item", "prose")):
+            if len(sentence_spans(text, statement.start, statement.end)) == 1:
+                found[index + 1] = index
+    return found
+
+
 def _block_segments(text: str, blocks: list[_Block], region: int, first_block: int):
-    for heading, items in _lists(text, blocks):
+    lists = _lists(text, blocks)
+    for heading, items in lists:
         start = blocks[heading].start if heading >= 0 else blocks[items[0]].start
         spans = tuple((blocks[i].start, blocks[i].end) for i in items)
         block_id = first_block + (heading if heading >= 0 else items[0])
         yield Segment(start, blocks[items[-1]].end, "list", region, block_id, spans)
+    lead_ins = _lead_ins(text, blocks, lists)
     for index, block in enumerate(blocks):
         block_id = first_block + index
-        if block.kind in ("url", "reference"):
+        if index in lead_ins:
+            heading = lead_ins[index]
+            yield Segment(blocks[heading].start, block.end, "sentence", region, first_block + heading)
+        elif block.kind in ("url", "reference"):
             yield Segment(block.start, block.end, "reference", region, block_id)
         elif block.kind == "bullet":
             sentences = sentence_spans(text, block.start, block.end)

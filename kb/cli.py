@@ -205,7 +205,7 @@ def search_command(query, db_path, k, mode, topic, kind, study_design, has_effec
     """Search the evidence: kb search "do kind anaesthetists cut painkiller use"."""
     from search import InvalidQuery, SearchError, search
 
-    from .result_text import format_result
+    from .result_text import format_results
 
     text = " ".join(query)
     try:
@@ -234,7 +234,7 @@ def search_command(query, db_path, k, mode, topic, kind, study_design, has_effec
     if not results:
         click.echo("No results.")
         return
-    click.echo("\n\n".join(format_result(r.to_dict()) for r in results))
+    click.echo(format_results([r.to_dict() for r in results]))
 
 
 @cli.command(name="eval")
@@ -312,11 +312,13 @@ def cite(claim_ids, query, k, topic, all_claims, format_name, db_path, output):
     kb cite --topic teamwork -o teamwork.pptx
     kb cite --all --format ris -o evidence.ris
     """
-    from .cite.render import FORMAT_FOR_EXTENSION, FORMATS, render
+    from .cite.render import FORMATS, UnwritableExtension, format_for_output, render
     from .cite.select import EmptySelection, SelectionError, select
 
-    if format_name is None:
-        format_name = FORMAT_FOR_EXTENSION.get(output.suffix.lower(), "apa") if output else "apa"
+    try:
+        format_name = format_for_output(output, format_name)
+    except UnwritableExtension as exc:
+        raise click.UsageError(str(exc)) from None
     fmt = FORMATS[format_name]
     if fmt.binary and output is None and sys.stdout.isatty():
         raise click.UsageError(f"{format_name} is a binary format: write it to a file with -o FILE.")

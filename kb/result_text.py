@@ -13,6 +13,19 @@ def _format_effect(effect: dict | None) -> str | None:
     )
 
 
+# The JSON `score` ranks results but means nothing to a reader: people see the match grade instead.
+MATCH_WORDS = {"strong": "strong match", "partial": "partial match", "weak": "weak match"}
+NO_GOOD_MATCH = "Nothing in the knowledge base answers this well. Closest:"
+
+
+def format_results(results: list[dict], width: int = 88) -> str:
+    """Every result, blank-line separated, led by NO_GOOD_MATCH when none is better than a weak match."""
+    blocks = [format_result(r, width) for r in results]
+    if results and all(r.get("match") == "weak" for r in results):
+        blocks.insert(0, NO_GOOD_MATCH)
+    return "\n\n".join(blocks)
+
+
 def format_result(result: dict, width: int = 88) -> str:
     """One numbered, human-readable result: statement, then effect/certainty/citation, then where."""
     head = f"{result['rank']}. "
@@ -22,8 +35,10 @@ def format_result(result: dict, width: int = 88) -> str:
     effect = _format_effect(result.get("effect"))
     if effect:
         facts.append(f"Effect: {effect}")
+    facts.insert(0, MATCH_WORDS.get(result.get("match"), "weak match"))
     if result.get("certainty"):
-        facts.append(f"Certainty: {result['certainty'].replace('_', ' ')}")
+        reason = f" — {result['certainty_reason']}" if result.get("certainty_reason") else ""
+        facts.append(f"Certainty: {result['certainty'].replace('_', ' ')}{reason}")
     facts.append(result["kind"])
     if result.get("study_design"):
         facts.append(result["study_design"].replace("_", " "))
@@ -48,7 +63,7 @@ def format_result(result: dict, width: int = 88) -> str:
             where.append(f"line {loc['line_start']}")
         else:
             where.append(f"lines {loc['line_start']}-{loc['line_end']}")
-    lines.append(indent + ", ".join(where) + f" · id: {result['id']} · score {result['score']:.4g}")
+    lines.append(indent + ", ".join(where) + f" · id: {result['id']}")
     also = result.get("also_stated_in") or []
     if also:
         named = "; ".join(f"{a.get('document_title') or a['document_id']} ({a['id']})" for a in also)

@@ -106,3 +106,40 @@ def format_table(report: dict, splits=("all", *SPLITS)) -> str:
             if m["n"]:
                 lines.append(f"{mode:<9} {split:<8} {m['n']:>3} {m['hit@1']:>6.3f} {m['hit@3']:>6.3f} {m['mrr']:>6.3f}")
     return "\n".join(lines)
+
+
+@dataclass
+class UnanswerableQuery:
+    query: str
+    kind: str
+    split: str
+
+
+def load_unanswerable(path: str | os.PathLike | None = None) -> list[UnanswerableQuery]:
+    """The questions the KB cannot answer (evidence/eval/unanswerable.yaml), for calibrating `match`."""
+    import yaml
+
+    path = Path(path) if path else default_queries_path().with_name("unanswerable.yaml")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out = []
+    for i, item in enumerate(data["questions"] if isinstance(data, dict) else data, 1):
+        if not item.get("query") or item.get("split", "tune") not in SPLITS:
+            raise ValueError(f"{path}: question #{i} needs `query` and a split in {SPLITS}")
+        out.append(UnanswerableQuery(item["query"], item.get("kind", "off_topic"), item.get("split", "tune")))
+    return out
+
+
+def match_report(db_path, answerable: list[LabelledQuery], unanswerable: list[UnanswerableQuery]) -> dict:
+    """Per split: share of unanswerable questions reported as no good match, and of answerable ones wrongly so."""
+    report = {}
+    flagged = {q.query: search(db_path, q.query, k=MRR_DEPTH).no_good_match for q in [*answerable, *unanswerable]}
+    for split in ("all", *SPLITS):
+        a = [flagged[q.query] for q in answerable if split in ("all", q.split)]
+        u = [flagged[q.query] for q in unanswerable if split in ("all", q.split)]
+        report[split] = {
+            "answerable": len(a),
+            "answerable_flagged": sum(a) / len(a) if a else 0.0,
+            "unanswerable": len(u),
+            "unanswerable_flagged": sum(u) / len(u) if u else 0.0,
+        }
+    return report

@@ -32,6 +32,11 @@ class SearchResult:
     also_stated_in: list = field(default_factory=list)
     # How each retriever ranked this claim (1-based; None = not retrieved). Explains a hybrid score.
     ranks: dict = field(default_factory=dict)
+    # How well the claim answers the query (search.match): strong | partial | weak, and the raw cosine behind it.
+    match: str = "weak"
+    similarity: float | None = None
+    # The claim's certainty in one line: its certainty_note shortened, or a sentence from the rating rules.
+    certainty_reason: str | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -43,11 +48,38 @@ class SearchResult:
 
 
 class Results(list):
-    """A list of SearchResult that also carries notices (e.g. 'query truncated')."""
+    """A list of SearchResult that also carries notices (e.g. 'query truncated') and no_good_match."""
 
     def __init__(self, items=(), notices=None):
         super().__init__(items)
         self.notices: list[str] = list(notices or [])
+
+    @property
+    def no_good_match(self) -> bool:
+        """True when no result is better than a weak match: the KB probably cannot answer the query."""
+        return all(r.match == "weak" for r in self)
+
+
+# When a claim has no certainty_note: the level's meaning from docs/certainty.md, in one line.
+RULE_REASONS = {
+    "high": "randomised evidence with no serious concern",
+    "moderate": "randomised evidence with one serious concern",
+    "low": "observational evidence, or randomised evidence with two serious concerns",
+    "very_low": "weak or unverified support; treat the statement as unconfirmed",
+    "not_assessed": "not an empirical claim (framework, list, context or quote), so it has no rating",
+}
+REASON_CHARS = 160
+
+
+def certainty_reason(certainty: str | None, note: str | None) -> str | None:
+    """One line: the note's first sentence, cut at a word under REASON_CHARS; else the rule for the level."""
+    if note and note.strip():
+        text = " ".join(note.split())
+        first = text.split(". ")[0].rstrip(".")
+        if len(first) > REASON_CHARS:
+            first = first[:REASON_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+        return first
+    return RULE_REASONS.get(certainty) if certainty else None
 
 
 def _effect(row: dict, prefix: str) -> dict | None:
@@ -67,15 +99,21 @@ select c.id, c.statement, c.quote, c.kind, c.topics, c.certainty, c.study_design
        c.effect_text, c.effect_metric, c.effect_value, c.effect_direction,
        c.source_effect_text, c.source_effect_metric, c.source_effect_value, c.source_effect_direction,
        c.source_effect_source, c.source_effect_location, c.discrepancy,
-       c.citations, c.source_keys, c.document_id, d.title as document_title,
+       c.citations, c.source_keys, c.certainty_note, c.document_id, d.title as document_title,
        c.line_start, c.line_end, c.char_start, c.char_end, c.slide_number, c.slide_heading
 from claims c left join documents d on d.id = c.document_id
 where c.id in ({marks})
 """
 
 
-def load_results(conn: sqlite3.Connection, scored: list[tuple[str, float, dict]]) -> list[SearchResult]:
-    """SearchResults, in the given order, for (claim_id, score, ranks) triples."""
+def load_results(
+    conn: sqlite3.Connection, scored: list[tuple[str, float, dict]], grades: dict | None = None
+) -> list[SearchResult]:
+    """SearchResults, in the given order, for (claim_id, score, ranks) triples.
+
+    grades: claim id -> (match, similarity) from search.match; a claim without one is weak.
+    """
+    grades = grades or {}
     if not scored:
         return []
     ids = [s[0] for s in scored]
@@ -124,6 +162,9 @@ def load_results(conn: sqlite3.Connection, scored: list[tuple[str, float, dict]]
                 discrepancy=row["discrepancy"],
                 also_stated_in=restated.get(claim_id, []),
                 ranks=ranks,
+                match=grades.get(claim_id, ("weak", None))[0],
+                similarity=grades.get(claim_id, ("weak", None))[1],
+                certainty_reason=certainty_reason(row["certainty"], row["certainty_note"]),
             )
         )
     return results

@@ -13,8 +13,9 @@ from pathlib import Path
 from ingest.vocabulary import KINDS, STUDY_DESIGNS
 
 from .errors import DatabaseNotFound, InvalidQuery, NoEmbeddings, SearchError
-from .fusion import WEIGHTS, reciprocal_rank_fusion
+from .fusion import RRF_K, fused_weights, reciprocal_rank_fusion
 from .keyword import analyse, keyword_search
+from .match import grade, word_overlaps
 from .results import Results, load_results
 
 MODES = ("hybrid", "semantic", "keyword")
@@ -215,13 +216,22 @@ def _search(conn, path, query, k, mode, model, weights, filters, notices) -> Res
         ranked["semantic"] = [h[0] for h in hits]
         scores["semantic"] = dict(hits)
     if mode == "hybrid":
-        weights = dict(weights or WEIGHTS)
-        if ranked["keyword"]:
-            weights["keyword"] = weights.get("keyword", 1.0) * analysed.overlap
-        scored = reciprocal_rank_fusion(ranked, weights)[:k]
+        weights = fused_weights(analysed.overlap if ranked["keyword"] else None, weights)
+        scored = reciprocal_rank_fusion(ranked, weights, RRF_K)[:k]
     else:
         scored = [(cid, scores[mode][cid], {mode: i}) for i, cid in enumerate(ranked[mode][:k], 1)]
-    return Results(load_results(conn, scored), notices)
+    return Results(load_results(conn, scored, _grades(conn, query, scored, scores.get("semantic"))), notices)
+
+
+def _grades(conn, query: str, scored, similarities: dict | None) -> dict[str, tuple[str, float | None]]:
+    """claim id -> (match grade, rounded cosine or None when the vector search did not score it)."""
+    ids = [s[0] for s in scored]
+    overlaps = word_overlaps(conn, query, ids)
+    out = {}
+    for cid in ids:
+        similarity = (similarities or {}).get(cid)
+        out[cid] = (grade(similarity, overlaps[cid]), None if similarity is None else round(float(similarity), 4))
+    return out
 
 
 def _has_terms(query: str) -> bool:

@@ -248,3 +248,173 @@ def test_citations_inside_the_quote_are_matched(deck):
     assert calls and c.citations[0]["key"] == "west2011" and c.citations[0]["score"] == 0.9
     [unmatched] = extract_candidates(text_doc(text), document_id="c", topics=load_topics())
     assert unmatched.citations[0]["key"] is None and unmatched.citations[0]["score"] == 0.0
+
+
+# --- Real renderings: line breaks without blank lines, sectionless text, unlabelled titles ----------------------
+
+
+def read(path) -> ExtractedDocument:
+    from ingest.readers import read_document
+
+    return read_document(Path(path))
+
+
+def quotes_of(doc: ExtractedDocument) -> list[str]:
+    return [" ".join(c.quote.split()) for c in extract_candidates(doc, document_id="t", topics=load_topics())]
+
+
+def test_slide_paragraphs_broken_mid_sentence_are_joined(tmp_path):
+    from documents import write_pptx
+
+    lines = [
+        "Teams that debriefed after each shift",
+        "performed 20% better than",
+        "controls in a meta-analysis of 46 studies.",
+        "Staff reported less stress after training",
+    ]
+    doc = read(write_pptx(tmp_path / "d.pptx", [("Effects of team debriefs", lines, None)]))
+    quotes = quotes_of(doc)
+    assert (
+        "Teams that debriefed after each shift performed 20% better than controls in a meta-analysis of 46 studies."
+        in quotes
+    )
+    # A capitalised paragraph after a finished sentence is a statement of its own, not a continuation.
+    assert "Staff reported less stress after training" in quotes
+
+
+def test_pdf_lines_without_blank_lines_are_items_under_a_colon_heading(tmp_path):
+    lines = [
+        "Evidence-based recovery activities",
+        "Some findings from randomised trials:",
+        "Short walks at lunchtime",
+        "Mindfulness sessions (effects fade after a month)",
+        "Protected rest breaks on night shifts",
+        "Gardening groups",
+    ]
+    doc = read(write_pdf_doc(tmp_path, [lines]))
+    quotes = quotes_of(doc)
+    for item in lines[2:]:
+        assert item in quotes  # each item under an evidence heading is a finding of its own
+    assert not any("Short walks" in q and "Gardening" in q for q in quotes if q != " ".join(lines))
+
+
+def write_pdf_doc(tmp_path, pages: list[list[str]], name: str = "d.pdf") -> Path:
+    from documents import write_pdf
+
+    return write_pdf(tmp_path / name, pages)
+
+
+WRAPPED_REPORT = [
+    "Staff engagement and patient outcomes in acute trusts",
+    "In a survey of 2,400 nurses across 46 acute trusts, wards with higher staff engagement reported",
+    "Lower rates of patient complaints and shorter lengths of stay than wards with low engagement.",
+    "The effect of engagement remained after adjustment for trust size, case mix and staffing levels, and was",
+    "strongest where ward leaders held regular team meetings.",
+    "",
+    "Recommendations",
+    "• Trusts should measure engagement every year and",
+    "share the results with every ward.",
+    "• Leaders must protect time for team reflection.",
+]
+
+
+def test_pdf_prose_wrapped_over_lines_is_one_sentence(tmp_path):
+    doc = read(write_pdf_doc(tmp_path, [WRAPPED_REPORT]))
+    quotes = quotes_of(doc)
+    # The capitalised "Lower" continues a line filled to the margin: one sentence, not two fragments.
+    assert any(q.startswith("In a survey of 2,400 nurses") and q.endswith("low engagement.") for q in quotes)
+    assert any(q.startswith("The effect of engagement") and q.endswith("regular team meetings.") for q in quotes)
+    assert "Trusts should measure engagement every year and share the results with every ward." in quotes
+    assert "Recommendations" not in quotes  # the label heads the bullets below it; alone it claims nothing
+
+
+def test_txt_and_pdf_of_the_same_lines_give_the_same_quotes(tmp_path):
+    txt = text_doc("\n".join(WRAPPED_REPORT) + "\n")
+    pdf = read(write_pdf_doc(tmp_path, [WRAPPED_REPORT]))  # the PDF's text has no blank line where the txt has one
+    assert "\n\n" in txt.text and "\n\n" not in pdf.text.strip()
+    assert len(quotes_of(txt)) >= 4 and quotes_of(txt) == quotes_of(pdf)
+
+
+SECTIONLESS_DECK = (
+    "Why compassion matters\n\n"
+    "• Compassionate care halved readmissions \n\nin two randomised trials\n\n"
+    "• Patients reported 25% less anxiety\n"
+    " Core behaviours of \nteam leaders\n\n"
+    "• Listening with \n\nfascination\n\n"
+    "• Shared understanding\n\n"
+    "• Taking intelligent action\n\n\n\n"
+    "• Sleep\n\n• Exercise\n\n• Belonging\n\n"
+    "\n\ne.mail someone@example.org\nTwitter @someone\nThank you\n"
+)
+
+
+def test_sectionless_text_is_cut_into_slides_at_page_marks_and_blank_runs():
+    doc = text_doc(SECTIONLESS_DECK)
+    segments = segment(doc)
+    lists = {" ".join(doc.text[s.char_start : s.char_end].split()) for s in segments if s.kind_hint == "list"}
+    # A line indented by one space starts a new slide whose wrapped title heads its bullets.
+    assert (
+        "Core behaviours of team leaders • Listening with fascination • Shared understanding • "
+        "Taking intelligent action" in lists
+    )
+    # Two blank lines end a slide: the one-word bullets after them are a list of their own.
+    assert "Sleep • Exercise • Belonging" in lists
+    assert not any("Why compassion" in q and "Core behaviours" in q for q in lists)
+    quotes = quotes_of(doc)
+    assert "Compassionate care halved readmissions in two randomised trials" in quotes
+    assert not any("@" in q for q in quotes)  # contact details are no list of anything
+
+
+@pytest.mark.parametrize(
+    ("title_lines", "title"),
+    [
+        (["Leadership for safer", "Wards"], "Leadership for safer Wards"),  # a title wrapped without a connector
+        (["Safer wards", "Safer wards"], "Safer wards Safer wards"),  # the slide title, then the text box's own
+    ],
+)
+def test_unlabelled_title_wrapped_or_repeated_heads_its_bullets(tmp_path, title_lines, title):
+    bullets = ["• Hold a safety huddle at every handover", "• Escalate staffing gaps the same day"]
+    doc = read(write_pdf_doc(tmp_path, [title_lines + bullets]))
+    [chain] = [s for s in segment(doc) if s.kind_hint == "list"]
+    assert " ".join(doc.text[chain.char_start : chain.items[0][0]].rstrip("• \n").split()) == title
+    assert len(chain.items) == 2
+
+
+def test_a_title_naming_a_structure_heads_its_table_rows(tmp_path):
+    page = [
+        "Dimensions of a learning culture",
+        "Dimension Question",
+        "Open reporting Do staff report near misses without fear of blame?",
+        "Shared learning Are lessons from incidents shared across wards?",
+    ]
+    doc = read(write_pdf_doc(tmp_path, [page]))
+    frameworks = [c for c in extract_candidates(doc, document_id="t", topics=load_topics()) if c.kind == "framework"]
+    assert [" ".join(c.quote.split()) for c in frameworks] == [" ".join(page)]
+
+
+def test_a_colon_lead_in_and_its_one_statement_are_one_candidate():
+    text = (
+        "A consistent pattern across the studies:\n\n"
+        "Nurses on the most understaffed wards are least likely to take a break\n\n"
+        "Smith, J., & Jones, K. (2019). Breaks and burnout. Nursing Times, 3, 1-9.\n"
+    )
+    doc = text_doc(text)
+    [candidate] = extract_candidates(doc, document_id="t", topics=load_topics())
+    assert candidate.quote.startswith("A consistent pattern") and candidate.quote.endswith("take a break")
+    assert candidate.statement == (
+        "A consistent pattern across the studies: Nurses on the most understaffed wards are least likely to take a break."
+    )
+
+
+def test_context_only_pdf_page_of_short_lines_is_at_most_one_list(tmp_path):
+    page = [
+        "Annual staff conference",
+        "Agenda",
+        "Welcome and introductions",
+        "Coffee in the main hall",
+        "Site tour of the new wing",
+        "Closing remarks from the chair",
+    ]
+    # A titled list is proposed once, as a possible framework (a curator rejects an agenda in one click);
+    # none of its lines is proposed on its own.
+    assert quotes_of(read(write_pdf_doc(tmp_path, [page]))) == [" ".join(page)]

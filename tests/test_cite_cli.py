@@ -237,3 +237,14 @@ def test_real_kb_query_gives_slide_ready_markdown(built_db):
     assert any("diabet" in b.lower() for b in blocks[:3])
     assert "(" in blocks[0] and "et al." in result.stdout  # in-text citations
     assert blocks[-1].strip().startswith("## References")
+
+
+def test_output_extension_decides_the_format_or_is_refused(cite_db, tmp_path):
+    ris = tmp_path / "refs.ris"
+    assert run("--db", cite_db, "--claim", HOMELESS, "-o", ris).exit_code == 0
+    assert ris.read_text().startswith("TY  -")
+    for name in ("refs.pdf", "refs.doc", "refs"):
+        target = tmp_path / name
+        result = CliRunner().invoke(cli, ["cite", "--db", str(cite_db), "--claim", HOMELESS, "-o", str(target)])
+        assert result.exit_code == 2 and "cannot write" in result.output, result.output
+        assert not target.exists()

@@ -57,7 +57,11 @@ def test_unsourced_claim_says_so(text):
 
 def test_discrepancy_is_a_footnote(text):
     discrepant = blocks(text)[1]
-    assert "Effect: 50% lower (West & Coia, 2019; West, 2021)[^1]" in discrepant
+    # Issue 10.3: the source's figure leads; the deck's is shown as "the deck says …".
+    assert (
+        "Source figure: a one third reduction (the deck says \u201c50% lower\u201d) (West & Coia, 2019; West, 2021)[^1]"
+        in discrepant
+    )
     definitions = re.findall(r"^\[\^(\d+)\]: (.+)$", text, flags=re.M)
     assert definitions == [
         (

@@ -303,7 +303,7 @@ async def test_kb_search_returns_ranked_id_score_array(ds):
     )
     row = (await ds.client.get("/kb.json?_shape=objects&sql=" + q(sql))).json()["rows"][0]
     hits = json.loads(row["hits"])
-    assert len(hits) == 3 and set(hits[0]) == {"id", "score"}
+    assert len(hits) == 3 and set(hits[0]) == {"id", "score", "match"}
     assert hits[0]["id"].startswith("diabetes-")
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
     assert json.loads(row["empty"]) == []

@@ -18,7 +18,7 @@ import importlib
 
 # Light modules load now; binding `render` here also keeps the name meaning
 # the function, not the kb.cite.render submodule.
-from .render import FORMAT_FOR_EXTENSION, FORMATS, Format, render
+from .render import FORMAT_FOR_EXTENSION, FORMATS, Format, UnwritableExtension, format_for_output, render
 from .select import (
     EmptySelection,
     Selection,
@@ -52,6 +52,8 @@ __all__ = sorted(
         "FORMAT_FOR_EXTENSION",
         "FORMATS",
         "Format",
+        "UnwritableExtension",
+        "format_for_output",
         "render",
         "EmptySelection",
         "Selection",

@@ -22,6 +22,7 @@ from types import SimpleNamespace
 
 from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
 from citeproc.source.json import CiteProcJSON
+from markupsafe import Markup, escape
 
 from .csl import csl_item, names
 from .intext import InText
@@ -87,11 +88,26 @@ def prepare(sources: Iterable[Mapping]) -> list[dict]:
 # -- 2. Rendering -----------------------------------------------------------------------
 
 
+# Characters Markdown (CommonMark, GFM tables, pandoc's TeX math) or inline
+# HTML read as syntax. (An "&" entity can only ever become text, so "&" is left
+# alone.) Each gets a backslash, which CommonMark defines for every
+# ASCII punctuation character, so the text renders exactly as written.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>$|~])")
+
+
 def markdown_escape(text) -> str:
-    # Only what would turn into markup: asterisks, and underscores at a word
-    # edge (CommonMark ignores intraword ones, so URLs stay copyable).
-    text = str(text).replace("\\", "\\\\").replace("*", "\\*")
-    return re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
+    """Data made inert for Markdown and the HTML inside it."""
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    # Underscores only at a word edge: CommonMark ignores intraword ones, so
+    # identifiers and URLs stay copyable.
+    text = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
+    # A heading, quote or list marker only counts at the start of a line.
+    return re.sub(r"(?m)^(\s*)([#>+-]|\d+[.)])(?=\s|$)", r"\1\\\2", text)
+
+
+def html_escape(text) -> str:
+    # markupsafe escapes quotes too, so data is safe in attributes as well.
+    return str(escape(str(text)))
 
 
 # citeproc-py takes any object with these attributes as an output format.
@@ -106,7 +122,18 @@ _MARKDOWN = SimpleNamespace(
     Subscript=str,
     SmallCaps=str,
 )
-_FORMATTERS = {"plain": formatter.plain, "markdown": _MARKDOWN, "html": formatter.html}
+_HTML = SimpleNamespace(
+    preformat=html_escape,
+    Italic=lambda text: f"<i>{text}</i>",
+    Oblique=lambda text: f"<i>{text}</i>",
+    Bold=lambda text: f"<b>{text}</b>",
+    Light=str,
+    Underline=str,
+    Superscript=lambda text: f"<sup>{text}</sup>",
+    Subscript=lambda text: f"<sub>{text}</sub>",
+    SmallCaps=str,
+)
+_FORMATTERS = {"plain": formatter.plain, "markdown": _MARKDOWN, "html": _HTML}
 
 # citeproc-py keeps render state on the style object (formatter, repressed
 # variables), so one render runs at a time.
@@ -123,14 +150,30 @@ def _render(items: list[dict], markup: str) -> list[str]:
         raise ValueError(f"unknown markup {markup!r}; choose from {', '.join(MARKUPS)}")
     # Internal ids: citeproc-py lower-cases keys, which could merge two keys.
     # kb-* flags are ours, not CSL variables; citeproc-py warns about them.
+    # citeproc-py escapes the style's own terms but passes variables through,
+    # so data is escaped here, before it meets any markup (issue 13.2).
+    escape_data = {"plain": None, "markdown": markdown_escape, "html": html_escape}[markup]
     data = [
-        {**{k: v for k, v in item.items() if not k.startswith("kb-")}, "id": f"r{i}"} for i, item in enumerate(items)
+        {**_escaped({k: v for k, v in item.items() if not k.startswith("kb-")}, escape_data), "id": f"r{i}"}
+        for i, item in enumerate(items)
     ]
     with _render_lock:
         bibliography = CitationStylesBibliography(_style(), CiteProcJSON(data), _FORMATTERS[markup])
         for entry in data:
             bibliography.register(Citation([CitationItem(entry["id"])]))
         return [str(text) for text in bibliography.bibliography()]
+
+
+def _escaped(value, escape_data):
+    if escape_data is None:
+        return value
+    if isinstance(value, str):
+        return escape_data(value)
+    if isinstance(value, list):
+        return [_escaped(v, escape_data) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k in ("type", "id") else _escaped(v, escape_data) for k, v in value.items()}
+    return value
 
 
 # -- 3. Repairs for citeproc-py ---------------------------------------------------------
@@ -149,16 +192,19 @@ def _postprocess(text: str, item: Mapping, markup: str) -> str:
     # substitution suppresses it); citeproc-py prints it twice.
     if not primary_names(item):
         text = _drop_repeated_title(text)
-    # Co-authors exist but could not be confirmed: say so rather than credit
-    # the first author alone.
-    if item.get("kb-authors-incomplete"):
-        text = re.sub(r"^(.*?)\s\((?=\d{4}|n\.d\.)", r"\1, et al. (", text, count=1)
     # "Retrieved <date>, from" needs an access date; without one the style
     # still prints a bare "Retrieved" before the URL.
     text = re.sub(r"\bRetrieved (?=(?:<a [^>]*>)?https?://)", "", text)
     if markup == "html":
-        text = re.sub(r"(?<![\"'>])(https?://[^\s<]+?)(?=\.?(?:\s|$|<))", r'<a href="\1">\1</a>', text)
+        text = re.sub(r"(?<![\"'>])(https?://[^\s<]+?)(?=\.?(?:\s|$|<))", _link, text)
     return text
+
+
+def _link(match: re.Match) -> str:
+    # The URL arrives HTML-escaped; unescape it and let markupsafe escape it
+    # again for both the attribute and the text.
+    url = html.unescape(match.group(1))
+    return str(Markup('<a href="{0}">{0}</a>').format(url))
 
 
 def _drop_repeated_title(text: str) -> str:
@@ -203,8 +249,9 @@ class Bibliography:
     def format(self, markup: str = "plain") -> str:
         refs = self.references(markup)
         if markup == "html":
-            body = "\n".join(f'  <p class="csl-entry">{r.text}</p>' for r in refs)
-            return f'<div class="references">\n{body}\n</div>\n' if refs else ""
+            # Entries are already escaped by the formatter above (Markup says so).
+            body = Markup("\n").join(Markup('  <p class="csl-entry">{}</p>').format(Markup(r.text)) for r in refs)
+            return str(Markup('<div class="references">\n{}\n</div>\n').format(body)) if refs else ""
         # Markdown needs a blank line between entries or they run together.
         sep = "\n\n" if markup == "markdown" else "\n"
         return sep.join(r.text for r in refs) + ("\n" if refs else "")

@@ -7,7 +7,11 @@ reads it back and writes the CSL-JSON export.
 from __future__ import annotations
 
 import json
+import re
+import warnings
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
 
 from ingest.schema import json_list
 
@@ -28,7 +32,20 @@ def csl_item(source: Mapping) -> dict:
         item["id"] = key
     for name in _KB_ONLY:
         item.pop(name, None)
+    if item.get("URL") and not safe_url(item["URL"]):
+        warnings.warn(f"source {key!r}: URL {item['URL']!r} dropped (only http(s), doi: or relative)", stacklevel=2)
+        del item["URL"]
     return item
+
+
+_SAFE_URL = re.compile(
+    r"^(?:https?://[^\s\"'<>`]+|doi:[^\s\"'<>`]+|(?![a-z][a-z0-9+.-]*:)[^\s\"'<>`]+)$", re.IGNORECASE
+)
+
+
+def safe_url(url: str) -> bool:
+    """http(s), doi: or a relative link; anything else (javascript:, data:…) is not written into an export."""
+    return bool(_SAFE_URL.match(str(url).strip())) and not str(url).strip().startswith("//")
 
 
 def csl_items(sources: Iterable[Mapping]) -> list[dict]:
@@ -37,9 +54,31 @@ def csl_items(sources: Iterable[Mapping]) -> list[dict]:
 
 def format_csl_json(sources: Iterable[Mapping]) -> str:
     """A CSL-JSON array (what Zotero, Pandoc and citeproc-js import)."""
-    # kb-* flags steer our own renderers; they are not CSL variables.
-    items = [{k: v for k, v in item.items() if not k.startswith("kb-")} for item in csl_items(sources)]
-    return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(csl_items(sources), ensure_ascii=False, indent=2) + "\n"
+
+
+# The official CSL 1.0 input-data schema, vendored byte-for-byte (kb/styles/README.md).
+CSL_SCHEMA_PATH = Path(__file__).resolve().parent.parent / "styles" / "csl-data.json"
+
+
+@lru_cache(maxsize=1)
+def _csl_validator():
+    import jsonschema  # only tests and `kb check`-style callers validate
+
+    schema = json.loads(CSL_SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft7Validator(schema)
+
+
+def csl_schema_errors(items: list[Mapping]) -> list[str]:
+    """Where a list of CSL items breaks the official schema ("item 3 (key): …"); [] when valid."""
+    errors = []
+    for error in sorted(_csl_validator().iter_errors(list(items)), key=lambda e: list(e.path)):
+        where = list(error.path)
+        index = where[0] if where and isinstance(where[0], int) else None
+        key = items[index].get("id") if index is not None else None
+        rest = "/".join(str(p) for p in where[1:])
+        errors.append(f"item {index} ({key}){': ' + rest if rest else ''}: {error.message}")
+    return errors
 
 
 def missing_fields(source: Mapping) -> list[str]:

@@ -11,6 +11,8 @@ import html
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
+from ingest.bibliography import UNCONFIRMED_COAUTHORS
+
 from .csl import issued_parts
 from .ordering import family_name, initials, primary_names
 
@@ -59,12 +61,17 @@ def author_text(item: Mapping, *, shown: int | None = None, with_initials: bool 
         return _title_as_author(item, markup)
     amp = "&amp;" if markup == "html" else "&"
     esc = html.escape if markup == "html" else (lambda s: s)
+    # Co-authors who exist but are unconfirmed: "Trzeciak et al." in the text,
+    # where the marker name would read badly (the reference list keeps it).
+    confirmed = [p for p in people if p.get("literal") != UNCONFIRMED_COAUTHORS]
+    if len(confirmed) < len(people) and confirmed:
+        shown_names = [_person(p, i == 0 and with_initials) for i, p in enumerate(confirmed[: max(1, shown or 1)])]
+        return ", ".join(esc(p) for p in shown_names) + " et al."
     first = _person(people[0], with_initials)
     rest = [_person(p, False) for p in people[1:]]
     everyone = [first, *rest]
     if len(everyone) == 1:
-        # "and others" in the BibTeX: co-authors exist but are unconfirmed.
-        return esc(first) + (" et al." if item.get("kb-authors-incomplete") else "")
+        return esc(first)
     if len(everyone) == 2:
         return f"{esc(first)} {amp} {esc(rest[0])}"
     n = max(1, shown or 1)

@@ -27,6 +27,28 @@ def certainty_label(value: str | None) -> str | None:
     return CERTAINTY_LABELS.get(value, value.replace("_", " ").capitalize())
 
 
+def headline_effect(claim: Mapping) -> tuple[str | None, str | None]:
+    """(figure to lead with, qualifier in words) — issue 10.3: a discrepant
+    claim leads with the source's figure and shows the deck's as "the deck
+    says …"; an unchecked one says so next to the number."""
+    deck = claim.get("effect_text")
+    status = claim.get("effect_status")
+    if status == "discrepant" and claim.get("source_effect_text"):
+        return claim["source_effect_text"], (f"the deck says \u201c{deck}\u201d" if deck else None)
+    if status == "unchecked" and deck:
+        return deck, "the deck's figure, not yet checked against the source"
+    return deck, None
+
+
+def certainty_line(claim: Mapping) -> str | None:
+    """ "Moderate — reason" (issue 10.5): the badge with its one-line reason."""
+    label = certainty_label(claim.get("certainty"))
+    if not label:
+        return None
+    note = " ".join((claim.get("certainty_note") or "").split())
+    return f"{label} \u2014 {note}" if note else label
+
+
 def discrepancy_note(claim: Mapping, bibliography: Bibliography, markup: str = "markdown") -> str | None:
     """ "The deck says …; the source reports …" plus the curator's explanation,
     or None when deck and source agree (or were not compared)."""
@@ -60,9 +82,11 @@ def format_markdown(claims: Iterable[Mapping], sources: Iterable[Mapping]) -> st
             marker = f"[^{len(footnotes)}]"
         statement = markdown_escape(" ".join(claim["statement"].split()))
         lines = []
-        if claim.get("effect_text"):
+        figure, qualifier = headline_effect(claim)
+        if figure:
             lines.append(f"**{statement}**")
-            effect = f"Effect: {markdown_escape(claim['effect_text'])}"
+            label = "Source figure" if claim.get("effect_status") == "discrepant" and qualifier else "Effect"
+            effect = f"{label}: {markdown_escape(figure)}" + (f" ({markdown_escape(qualifier)})" if qualifier else "")
             lines.append(" ".join(filter(None, [effect, citation])) + marker)
         else:
             lines.append(" ".join(filter(None, [f"**{statement}**", citation])) + marker)
@@ -70,8 +94,8 @@ def format_markdown(claims: Iterable[Mapping], sources: Iterable[Mapping]) -> st
             # Said on the slide text itself, not only on stderr, so an unsourced
             # claim is not mistaken for a sourced one.
             lines.append("Source: none identified")
-        if certainty_label(claim.get("certainty")):
-            lines.append(f"Certainty: {certainty_label(claim['certainty'])}")
+        if certainty_line(claim):
+            lines.append(f"Certainty: {markdown_escape(certainty_line(claim))}")
         blocks.append("\n\n".join(lines))
     references = bibliography.format("markdown").strip()
     blocks.append("## References\n\n" + (references or "No sources cited."))

@@ -9,8 +9,10 @@ text boxes also ask the viewer to shrink text that still overflows.
 
 from __future__ import annotations
 
+import datetime
 import io
 import math
+import re
 from collections.abc import Iterable, Mapping
 
 from pptx import Presentation
@@ -19,8 +21,11 @@ from pptx.enum.shapes import MSO_SHAPE
 from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
+from ingest.schema import json_list
+
 from .apa import Bibliography, html_to_runs
-from .markdown import certainty_label, discrepancy_note
+from .csl import safe_url
+from .markdown import certainty_label, discrepancy_note, headline_effect
 from .select import cited_keys
 
 INK = RGBColor(0x1F, 0x29, 0x37)
@@ -34,7 +39,8 @@ CERTAINTY_COLOURS = {
 }
 FONT = "Calibri"
 
-SLIDE_W, SLIDE_H = Inches(13.333), Inches(7.5)
+# The standard 16:9 size exactly (Inches(13.333) rounds to 12,191,695 EMU).
+SLIDE_W, SLIDE_H = Emu(12_192_000), Emu(6_858_000)
 MARGIN = Inches(0.7)
 BODY_W = SLIDE_W - 2 * MARGIN
 TITLE_ONLY_LAYOUT = 5
@@ -95,6 +101,7 @@ def _label_and_value(slide, left, width, label, value, *, size, colour):
     frame = _text_box(slide, label, left, Inches(3.75), width, Inches(1.55))
     _paragraph(frame, label.upper(), size=13, colour=MUTED, bold=True, first=True)
     _paragraph(frame, value, size=size, colour=colour, bold=True)
+    return frame
 
 
 def _notes(claim: Mapping, bibliography: Bibliography, keys: list[str]) -> str:
@@ -134,18 +141,22 @@ def add_evidence_card(prs, claim: Mapping, bibliography: Bibliography, number: i
     statement = " ".join(claim["statement"].split())
     _set_title(slide, statement, _size_for(statement, [(90, 34), (150, 30), (220, 26), (320, 22)], 18))
 
-    effect = claim.get("effect_text")
-    _label_and_value(
+    effect, qualifier = headline_effect(claim)
+    discrepant = claim.get("effect_status") == "discrepant" and qualifier
+    frame = _label_and_value(
         slide,
         MARGIN,
         Inches(7.6),
-        "Effect",
+        "Source figure" if discrepant else "Effect",
         effect or "No effect size stated",
-        size=_size_for(effect, [(18, 40), (30, 32)], 24) if effect else 20,
+        size=_size_for(effect, [(18, 40), (30, 32), (90, 24)], 18) if effect else 20,
         colour=ACCENT if effect else MUTED,
     )
+    if qualifier:
+        # At least 18 pt: the deck's own figure must stay readable (issue 10.3).
+        _paragraph(frame, qualifier[0].upper() + qualifier[1:], size=18, colour=INK, italic=True)
     certainty = claim.get("certainty")
-    _label_and_value(
+    certainty_frame = _label_and_value(
         slide,
         MARGIN + Inches(8.1),
         Inches(4.0),
@@ -154,6 +165,8 @@ def add_evidence_card(prs, claim: Mapping, bibliography: Bibliography, number: i
         size=28,
         colour=CERTAINTY_COLOURS.get(certainty, MUTED),
     )
+    if claim.get("certainty_note"):
+        _paragraph(certainty_frame, " ".join(claim["certainty_note"].split()), size=14, colour=MUTED)
 
     keys = cited_keys(claim)
     citation = bibliography.cite(keys) or "No source identified"
@@ -235,14 +248,80 @@ def add_reference_slides(prs, bibliography: Bibliography) -> list:
     return slides
 
 
+def _core_properties(prs, claims: list[Mapping], bibliography: Bibliography) -> None:
+    # python-pptx's default template carries its own author ("Steve Canny"),
+    # dates from 2013 and a thumbnail; a trainer's deck must describe itself.
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
+    props = prs.core_properties
+    topics = sorted({t for c in claims for t in json_list(c.get("topics"))})
+    props.title = f"Evidence cards: {len(claims)} claim{'s' if len(claims) != 1 else ''}"
+    props.subject = _fit("; ".join(" ".join(c["statement"].split()) for c in claims[:3]) or "References")
+    props.author = props.last_modified_by = "Evidence KB"
+    props.keywords = _fit(", ".join(topics))
+    props.comments = f"{len(bibliography.keys)} sources, APA 7"
+    props.created = props.modified = now
+    props.revision = 1
+    props.category = props.content_status = props.identifier = props.language = props.version = ""
+    props.last_printed = now
+    _drop_thumbnail(prs)
+
+
+def _fit(text: str, limit: int = 255) -> str:
+    # OOXML core properties hold at most 255 characters.
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def _drop_thumbnail(prs) -> None:
+    # The template's thumbnail shows python-pptx's sample slide; PowerPoint
+    # makes a fresh one on save, and no thumbnail is valid OOXML.
+    rels = prs.part.package._rels  # python-pptx has no public API for package rels
+    for r_id in [r_id for r_id, rel in rels.items() if rel.reltype.endswith("/thumbnail")]:
+        rels.pop(r_id)
+
+
+def _hyperlink_urls(prs) -> None:
+    """DOIs and URLs in the reference and notes text become clickable links."""
+    for slide in prs.slides:
+        for shape in slide.shapes:
+            if not shape.has_text_frame:
+                continue
+            for paragraph in shape.text_frame.paragraphs:
+                _link_runs(paragraph)
+
+
+def _link_runs(paragraph) -> None:
+    import copy
+
+    for run in list(paragraph.runs):
+        parts = re.split(r"(https?://\S+?)(?=\.?(?:\s|$))", run.text)
+        if len(parts) == 1:
+            continue
+        run.text = parts[0]
+        anchor = run
+        for part in parts[1:]:
+            if not part:
+                continue
+            new_r = copy.deepcopy(run._r)
+            anchor._r.addnext(new_r)
+            from pptx.text.text import _Run
+
+            new_run = _Run(new_r, paragraph)
+            new_run.text = part
+            if re.match(r"https?://", part) and safe_url(part):
+                new_run.hyperlink.address = part
+            anchor = new_run
+
+
 def build_presentation(claims: Iterable[Mapping], sources: Iterable[Mapping]) -> Presentation:
     claims = list(claims)
     bibliography = Bibliography(sources)
     prs = Presentation()
     prs.slide_width, prs.slide_height = SLIDE_W, SLIDE_H
+    _core_properties(prs, claims, bibliography)
     for number, claim in enumerate(claims, 1):
         add_evidence_card(prs, claim, bibliography, number, len(claims))
     add_reference_slides(prs, bibliography)
+    _hyperlink_urls(prs)
     return prs
 
 

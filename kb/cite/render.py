@@ -108,6 +108,32 @@ FORMAT_FOR_EXTENSION = {
 }
 
 
+class UnwritableExtension(ValueError):
+    """`-o` names a file type no export format writes (.pdf, .doc …)."""
+
+
+def format_for_output(path, explicit_format: str | None) -> str:
+    """The format to write to `path`: the explicit one, else the one its
+    extension implies; refuses an extension nothing here writes rather than
+    silently writing plain text into refs.pdf."""
+    from pathlib import Path
+
+    if explicit_format:
+        if explicit_format not in FORMATS:
+            raise ValueError(f"unknown format {explicit_format!r}; choose from {', '.join(FORMATS)}")
+        return explicit_format
+    if path is None or str(path) == "-":
+        return "apa"
+    suffix = Path(str(path)).suffix.lower()
+    if suffix in FORMAT_FOR_EXTENSION:
+        return FORMAT_FOR_EXTENSION[suffix]
+    known = ", ".join(sorted(FORMAT_FOR_EXTENSION))
+    raise UnwritableExtension(
+        f"cannot write {suffix or 'a file without extension'!s} ({path}); "
+        f"use one of {known}, or name the format with --format"
+    )
+
+
 def render(format_name: str, claims, sources) -> str | bytes:
     """Render claim rows and the source rows they cite in one format (see FORMATS).
     Source-only formats (apa*, bibtex, ris, csl-json) ignore the claims."""

@@ -27,6 +27,11 @@ RIS_TYPES = {
     "dataset": "DATA",
     "software": "COMP",
     "post-weblog": "BLOG",
+    # A work whose venue could not be confirmed (a @misc without URL). GEN is
+    # read by Zotero as a journal article, which would assert a journal we do
+    # not know; UNPB imports as a manuscript, the nearest type that claims none.
+    "document": "UNPB",
+    "manuscript": "UNPB",
 }
 DEFAULT_RIS_TYPE = "GEN"
 
@@ -111,6 +116,8 @@ def ris_record(item: Mapping) -> list[tuple[str, str]]:
         tags.append(("Y2", _date(accessed)))
     if item.get("language"):
         tags.append(("LA", item["language"]))
+    if item.get("note"):
+        tags.append(("N1", item["note"]))
     tags.append(("ER", ""))
     return tags
 

@@ -76,6 +76,7 @@ def register_routes(datasette):
     return [
         (r"^/-/search\.json$", finder_views.search_json),
         (r"^/-/search$", finder_views.search_page),
+        (r"^/-/kb/certainty$", finder_views.certainty_page),
         *charts_pages.routes(),
     ]
 

@@ -112,6 +112,11 @@ class Outcome:
     mode: str
     _json: bytes | None = None
 
+    @property
+    def no_good_match(self) -> bool:
+        # Same rule as search.Results.no_good_match (the list here may be a plain copy of it).
+        return all(r.match == "weak" for r in self.results)
+
     def dicts(self) -> list[dict]:
         return [r.to_dict() for r in self.results]
 
@@ -207,7 +212,7 @@ async def warm_up(datasette) -> None:
 def sql_kb_search(conn: sqlite3.Connection, datasette, database: str):
     """The kb_search(query[, k[, mode]]) SQL function for one connection.
 
-    Returns a JSON array of {"id", "score"}, best first; '[]' for an empty query
+    Returns a JSON array of {"id", "score", "match"}, best first; '[]' for an empty query
     so a canned query with a blank parameter shows nothing rather than an error.
     """
     db = datasette.databases.get(database)
@@ -224,6 +229,6 @@ def sql_kb_search(conn: sqlite3.Connection, datasette, database: str):
             raise BadParameter(f"kb_search mode must be one of {', '.join(MODES)}")
         req = SearchRequest(query, parse_k(k, strict=False), str(mode))
         outcome = run_on_connection(conn, req, state(datasette).semantic_unavailable, cacheable, scope)
-        return json.dumps([{"id": r.id, "score": r.score} for r in outcome.results])
+        return json.dumps([{"id": r.id, "score": r.score, "match": r.match} for r in outcome.results])
 
     return kb_search

@@ -49,6 +49,9 @@ async def search_json(datasette, request) -> Response:
         "x-kb-notices": json.dumps(outcome.notices),
         "cache-control": "max-age=60",
     }
+    if outcome.no_good_match:
+        # The body stays a bare array (the contract); the verdict travels beside it.
+        headers["x-kb-no-good-match"] = "1"
     if request.args.get("_envelope"):
         body = {
             "query": req.query,
@@ -56,10 +59,22 @@ async def search_json(datasette, request) -> Response:
             "mode": outcome.mode,
             "filters": req.filter_kwargs(),
             "notices": outcome.notices,
+            "no_good_match": outcome.no_good_match,
             "results": outcome.dicts(),
         }
         return Response.json(body, headers=headers)
     return Response(outcome.json_bytes(), content_type="application/json; charset=utf-8", headers=headers)
+
+
+async def certainty_page(datasette, request) -> Response:
+    """/-/kb/certainty: what the certainty badges mean, from docs/certainty.md's rules."""
+    from search.results import RULE_REASONS
+
+    levels = [{"id": level, "label": level.replace("_", " "), "meaning": text} for level, text in RULE_REASONS.items()]
+    html = await datasette.render_template(
+        "kb_certainty.html", {"levels": levels}, request=request, view_name="kb_certainty"
+    )
+    return Response.html(html)
 
 
 async def search_page(datasette, request) -> Response:
@@ -98,6 +113,8 @@ async def search_page(datasette, request) -> Response:
         "results": results,
         "notices": outcome.notices if outcome else [],
         "result_mode": outcome.mode if outcome else None,
+        "no_good_match": bool(outcome and outcome.results and outcome.no_good_match),
+        "certainty_url": datasette.urls.path("/-/kb/certainty"),
         "semantic_unavailable": state(datasette).semantic_unavailable,
         "examples": [{"q": e, "url": links.search_page(q=e) if links else "#"} for e in EXAMPLES],
         "json_url": _json_url(datasette, request),

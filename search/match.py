@@ -1,0 +1,60 @@
+"""How well a result answers the query, in words: strong, partial or weak.
+
+A result's evidence is its cosine similarity to the query plus a small bonus for the share
+of the query's content words (stemmed as FTS5 stems them) that the claim's statement,
+keywords or outcome contain. The thresholds were fitted on the `tune` splits of
+evidence/eval/queries.yaml (answerable) and evidence/eval/unanswerable.yaml by
+benchmarks/eval_trust.py: `partial` lets through 97% of answerable questions' best
+result; `strong` is above the best result of 95% of unanswerable questions.
+The risk-coverage table and held-out figures are in docs/search.md.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from .keyword import _stemmer, query_terms
+
+# Fitted 2026-12-01 on the tune splits (76 answerable, 59 unanswerable questions).
+OVERLAP_WEIGHT = 0.2
+PARTIAL = 0.39
+STRONG = 0.62
+# Keyword mode has no similarity: the share of query words in the claim alone decides.
+KEYWORD_ONLY_PARTIAL = 0.5
+GRADES = ("strong", "partial", "weak")
+
+
+def evidence(similarity: float | None, overlap: float) -> float | None:
+    if similarity is None:
+        return None
+    return similarity + OVERLAP_WEIGHT * overlap
+
+
+def grade(similarity: float | None, overlap: float) -> str:
+    """strong | partial | weak for one result."""
+    score = evidence(similarity, overlap)
+    if score is None:
+        return "partial" if overlap >= KEYWORD_ONLY_PARTIAL else "weak"
+    if score >= STRONG:
+        return "strong"
+    return "partial" if score >= PARTIAL else "weak"
+
+
+def _stems(stemmer, text: str) -> set[str]:
+    return {token for word in query_terms(text or "") for token in stemmer.tokens(word)}
+
+
+_CLAIM_WORDS_SQL = "select id, statement, keywords, outcome from claims where id in ({marks})"
+
+
+def word_overlaps(conn: sqlite3.Connection, query: str, claim_ids: list[str]) -> dict[str, float]:
+    """claim id -> share of the query's content words the claim's statement, keywords or outcome hold."""
+    if not claim_ids:
+        return {}
+    stemmer = _stemmer(conn)
+    wanted = _stems(stemmer, query)
+    if not wanted:
+        return dict.fromkeys(claim_ids, 0.0)
+    rows = conn.execute(_CLAIM_WORDS_SQL.format(marks=",".join("?" * len(claim_ids))), claim_ids)
+    found = {cid: " ".join(str(part) for part in parts if part) for cid, *parts in rows}
+    return {cid: len(wanted & _stems(stemmer, found.get(cid, ""))) / len(wanted) for cid in claim_ids}
