@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import stat
 import sys
 from pathlib import Path
@@ -366,3 +367,46 @@ def test_sources_import_through_the_cli(kb_copy):
     bad.write_text("AU  - Nobody\nER  -\n")
     refused = run("sources", "import", bad, "--root", kb_copy)
     assert refused.exit_code == 1 and "broken.ris" in refused.output
+
+
+def _words(text: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"[a-z0-9]+", re.sub(r"(\w) (\w)", r"\1\2", text.lower())))
+
+
+@pytest.fixture(scope="module")
+def deck_renderings(tmp_path_factory):
+    from documents import write_deck_renderings
+
+    return write_deck_renderings(tmp_path_factory.mktemp("deck-renderings"))
+
+
+@pytest.mark.parametrize("rendering", ["pptx", "pdf", "txt"])
+def test_the_deck_re_ingested_recovers_the_curated_findings(rendering, deck_renderings, kb_copy, tmp_path):
+    """Recall: a curated (non-context) claim is recovered when one candidate holds half its quote's words or more."""
+    from ingest.intake import plan_ingest
+
+    pptx, pdf = deck_renderings
+    if rendering == "pdf" and pdf is None:
+        pytest.skip("LibreOffice (soffice) is not installed: the PDF rendering cannot be made")
+    curated = load_all(kb_copy)
+    path = {"pptx": pptx, "pdf": pdf, "txt": tmp_path / "deck.txt"}[rendering]
+    if rendering == "txt":
+        path.write_text(next(iter(curated.documents.values())).text, encoding="utf-8")
+    empty = tmp_path / "empty-project"
+    (empty / "evidence" / "documents").mkdir(parents=True)
+    (empty / "evidence" / "claims").mkdir()
+    shutil.copy2(kb_copy / "evidence" / "topics.yaml", empty / "evidence" / "topics.yaml")
+    shutil.copy2(kb_copy / "citations.bib", empty / "citations.bib")
+    plan = plan_ingest(path, empty)
+    found = [_words(c.quote) for c in plan.candidates]
+    evidence = [c for c in curated.claims if c.kind != "context"]
+    recovered = [
+        c.id
+        for c in evidence
+        if max((len(_words(c.quote) & f) / len(_words(c.quote)) for f in found), default=0) >= 0.5
+    ]
+    recall = len(recovered) / len(evidence)
+    print(f"{rendering}: {len(plan.candidates)} candidates, recall {recall:.3f}")
+    assert recall >= 0.9, sorted({c.id for c in evidence} - set(recovered))
