@@ -12,11 +12,11 @@ import errno
 import json
 import os
 import socket
-import sqlite3
 from pathlib import Path
 
 import click
 
+from ingest.db import connect
 from ingest.paths import project_root
 
 # Read-only serving with bounded work per request. The KB is small: a query
@@ -60,7 +60,7 @@ def inspect_database(db_path: Path, name: str) -> dict:
     """What `datasette inspect` records: hash, size and exact row counts, so pages never count."""
     from datasette.inspect import inspect_hash
 
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro&immutable=1", uri=True)
+    conn = connect(db_path, immutable=True)
     try:
         tables = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table' order by name")]
         counts = {t: conn.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables}

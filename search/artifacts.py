@@ -15,6 +15,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+from ingest.db import connect
+
 from . import embeddings as emb
 from .index import (
     build_index,
@@ -89,7 +91,7 @@ def build_search_artifacts(
     """
     started = time.perf_counter()
     spec = resolve_model(model)
-    conn = sqlite3.connect(f"file:{Path(db_path)}", uri=True)
+    conn = connect(db_path, read_only=False)
     try:
         texts = claim_texts(conn)
         hashes = {cid: content_hash(text) for cid, text in texts.items()}

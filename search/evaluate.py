@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.db import connect
 from ingest.paths import eval_queries_path
 
 from .retrieve import MODES, search
@@ -52,9 +53,8 @@ def load_queries(path: str | os.PathLike | None = None) -> list[LabelledQuery]:
 
 def unknown_targets(db_path, queries: list[LabelledQuery]) -> list[str]:
     """Target ids that are not claims in the database (the eval set drifted from the claims)."""
-    import sqlite3
 
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn = connect(db_path)
     try:
         ids = {r[0] for r in conn.execute("select id from claims")}
     finally:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.db import connect
+
 from . import embeddings as emb
 from .errors import IndexMissing, IndexStale, NoEmbeddings
 
@@ -70,7 +72,7 @@ def _recorded_index_name(db_path) -> str | None:
         return cached[1]
     name = None
     try:
-        conn = sqlite3.connect(Path(db_path).resolve().as_uri() + "?mode=ro", uri=True)
+        conn = connect(db_path)
         try:
             row = conn.execute(f"select name from {ARTIFACTS_TABLE} where role = 'index'").fetchone()
             name = row[0] if row else None

@@ -15,6 +15,8 @@ import sqlite3
 import unicodedata
 from dataclasses import dataclass
 
+from ingest.db import connect
+
 # English function words plus the filler of questions ("is there evidence
 # that...", "what does research say about..."): they match almost every claim.
 STOPWORDS = frozenset(
@@ -78,7 +80,7 @@ def write_term_counts(db_path) -> None:
     every request is repeated work: a B-tree lookup in this table replaces it.
     A real table, not an fts5vocab view: fts5vocab counts by walking postings.
     """
-    conn = sqlite3.connect(f"file:{db_path}", uri=True)
+    conn = connect(db_path, read_only=False)
     try:
         with conn:
             conn.execute("create virtual table temp.claims_fts_vocab using fts5vocab(main, claims_fts, row)")

@@ -10,6 +10,7 @@ import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 
+from ingest.db import connect
 from ingest.vocabulary import KINDS, STUDY_DESIGNS
 
 from .errors import DatabaseNotFound, InvalidQuery, NoEmbeddings, SearchError
@@ -136,7 +137,7 @@ def _connect(db):
     if cached:
         cached[1].close()
     # Autocommit: a cached connection must never sit in a transaction holding a read lock.
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
+    conn = connect(path, check_same_thread=False)
     cache[key] = (stamp, conn)
     yield conn, path
 

@@ -12,6 +12,8 @@ import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
+from ingest.db import connect
+
 from . import axes, queries, specs
 from .queries import ChartError, MapFilters
 from .render import to_png, to_svg, write
@@ -40,7 +42,7 @@ def _connection(db):
     path = Path(db)
     if not path.is_file():
         raise ChartError(f"{path}: no such database (build one with `kb build`)")
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = connect(path)
     try:
         yield conn
     finally:

@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterable, Sequence
 
+from ingest.db import connect
 from ingest.schema import json_list
 from kb.cite import FORMATS, Bibliography, render, sources_by_key
 from kb.cite.apa import html_to_runs
@@ -226,7 +227,7 @@ def warm_in_background(db_path: str | None) -> None:
 
     def work():
         try:
-            conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
+            conn = connect(db_path, check_same_thread=False)
         except sqlite3.Error:
             return
         try:
