@@ -30,7 +30,7 @@ def collect_stats(db_path: Path) -> dict:
             "claims_by_kind": group("select kind, count(*) from claims group by kind order by 2 desc"),
             "claims_by_certainty": group("select certainty, count(*) from claims group by certainty order by 2 desc"),
             "effect_status": group(
-                "select effect_status, count(*) from claims where effect_metric is not null group by 1 order by 2 desc"
+                "select effect_status, count(*) from claims where effect_status is not null group by 1 order by 2 desc"
             ),
             "claim_source_roles": group("select role, count(*) from claim_sources group by role order by 2 desc"),
             "sources_by_type": group("select csl_type, count(*) from sources group by csl_type order by 2 desc"),

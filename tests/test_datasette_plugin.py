@@ -526,3 +526,13 @@ async def test_kb_without_embeddings_falls_back_to_keyword_search(built_db_no_em
     assert rows[0] == {"id": "diabetes-compassion-blood-sugar-control"}
     claim = (await plain.client.get("/kb/claims/diabetes-compassion-blood-sugar-control")).text
     assert "Claims sharing the most topics" in claim
+
+
+async def test_home_page_and_kb_stats_count_discrepancies_the_same_way(ds, built_db):
+    import re as _re
+
+    from kb.stats import collect_stats
+
+    html = (await ds.client.get("/")).text
+    shown = int(_re.search(r"<strong>([\d,]+)</strong> figures that differ from their source", html).group(1))
+    assert shown == collect_stats(built_db)["effect_status"].get("discrepant", 0)
