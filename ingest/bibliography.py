@@ -20,7 +20,7 @@ from bibtexparser.library import Library
 from pylatexenc.latex2text import LatexNodes2Text
 
 from .errors import Problems
-from .yaml_lines import TextFileError, read_text_exactly
+from .text_files import TextFileError, read_text_exactly
 
 _latex = LatexNodes2Text()
 

@@ -11,8 +11,9 @@ from pathlib import Path
 from .errors import Problems
 from .paths import documents_dir, outside_root
 from .readers.base import line_starts
+from .text_files import TextFileError, read_text_exactly
 from .vocabulary import DOCUMENT_KINDS
-from .yaml_lines import LineDict, TextFileError, YamlSyntaxError, load_yaml, read_text_exactly
+from .yaml_lines import LineDict, YamlSyntaxError, load_yaml
 
 
 @dataclass

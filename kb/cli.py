@@ -631,12 +631,18 @@ def export_embeddings_command(db_path, llm_path, collection):
 
 # -- Charts for reports ------------------------------------------------------------------------
 
+chart_output_option = click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write: .svg or .png.",
+)
+
 
 @cli.command(name="map")
 @db_option
-@click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="map.svg or map.png"
-)
+@chart_output_option
 @click.option("--kind", default="", help="Only claims of this kind.")
 @click.option("--design", "study_design", default="", help="Only this study design, e.g. rct.")
 @click.option("--document", default="", help="Only claims from this document id.")
@@ -665,9 +671,7 @@ def map_command(db_path, output, kind, study_design, document, year_min, year_ma
 
 @cli.command(name="effects")
 @db_option
-@click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="effects.svg or .png"
-)
+@chart_output_option
 def effects_command(db_path, output):
     """Draw the effect-direction plot of every claim with an effect (deck vs source figure) to SVG or PNG."""
     from .charts import ChartError, render_effects

@@ -253,6 +253,15 @@ class VectorIndex:
     def count(self) -> int:
         return len(self.claim_ids)
 
+    def encoder(self):
+        """The query encoder for this index: its model and weights, exported beside its database."""
+        from .model import query_encoder_for_index
+
+        fingerprint = self.fingerprint
+        return query_encoder_for_index(
+            self.db_path, self.model, int(fingerprint["dimension"]), fingerprint.get("weights_sha256")
+        )
+
     def position_of(self, claim_id: str) -> int | None:
         if self._positions is None:
             self._positions = {cid: i for i, cid in enumerate(self.claim_ids)}

@@ -270,14 +270,10 @@ def _vector_index(conn, path, model: str | None):
 
 def _embed_query(index, query: str):
     """The query's vector, with the model the index was built with. Touches no database."""
-    from .model import ModelUnavailable, query_encoder_for_index
+    from .model import ModelUnavailable
 
     try:
-        fingerprint = index.fingerprint
-        encoder = query_encoder_for_index(
-            index.db_path, index.model, int(fingerprint["dimension"]), fingerprint.get("weights_sha256")
-        )
-        return encoder.encode([query])[0]
+        return index.encoder().encode([query])[0]
     except ModelUnavailable as exc:
         raise SearchError(str(exc)) from exc
 

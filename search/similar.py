@@ -43,7 +43,6 @@ def similar_claims(
     if not statements:
         return []
     from .index import load_index
-    from .model import query_encoder_for_index
 
     try:
         conn = connect(db)
@@ -51,11 +50,7 @@ def similar_claims(
         raise SearchError(str(exc)) from None
     try:
         index = load_index(conn, db)
-        fingerprint = index.fingerprint
-        encoder = query_encoder_for_index(
-            index.db_path, index.model, int(fingerprint["dimension"]), fingerprint.get("weights_sha256")
-        )
-        vectors = encoder.encode(list(statements))
+        vectors = index.encoder().encode(list(statements))
         effects = {
             row[0]: row[1:]
             for row in conn.execute(
