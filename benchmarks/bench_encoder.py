@@ -1,16 +1,26 @@
 """Query encoding on one thread: ONNX Runtime (what search uses) vs the NumPy BERT and sentence-transformers.
 
-    .venv/bin/python benchmarks/bench_encoder.py [--repeat 3]
+    .venv/bin/python benchmarks/bench_encoder.py [--rounds 5]
 
-All three run single-threaded (torch.set_num_threads(1), BLAS limited to one
-thread, ORT intra_op_num_threads=1) and are timed interleaved, query by query,
-in the same run; ratios compare those figures. Also prints 1 - cosine against
-sentence-transformers.
+Encoders: the fused ONNX export search uses (search/onnx_encoder.py); the traced,
+unfused export it is made from (what the fusion wins); the NumPy BERT
+(benchmarks/numpy_bert.py, the encoder search used before); sentence-transformers
+on torch. Every one runs on one thread: torch.set_num_threads(1) and
+set_num_interop_threads(1), threadpoolctl holding BLAS and OpenMP to one thread,
+ONNX Runtime with intra- and inter-op threads 1; the thread counts are printed.
+
+They are timed interleaved in the same run: query by query, every encoder in
+turn, the order rotated each query so none always runs on a cache the previous
+one left. A round is every labelled query once; each round gives p50/p95 and
+the ratio to the NumPy BERT's p50, and the figures reported are the medians over
+rounds (the machine is shared, so any one round is noisy). Also prints the
+largest 1 - cosine against sentence-transformers.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -18,48 +28,92 @@ import numpy as np
 from common import eval_queries, percentiles, report, timed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+def single_threaded() -> dict:
+    """Hold every library this process loads to one thread; returns what each now uses."""
     import torch
-    from numpy_bert import NumpyBertEncoder
-    from threadpoolctl import threadpool_limits
-
-    from search.model import DEFAULT_MODEL_ID, default_model_path, load_sentence_transformer
-    from search.onnx_encoder import encoder_for_index, ensure_export, onnx_path_for
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     torch.set_num_threads(1)
+    if torch.get_num_interop_threads() != 1:  # settable once only, before torch's first parallel work
+        torch.set_num_interop_threads(1)
     threadpool_limits(1)
+    pools = {f"{p['internal_api']} ({Path(p['filepath']).name})": p["num_threads"] for p in threadpool_info()}
+    return {"torch intra-op": torch.get_num_threads(), "torch inter-op": torch.get_num_interop_threads(), **pools}
+
+
+def make_encoders(workdir: Path) -> dict:
+    from numpy_bert import NumpyBertEncoder
+
+    from search.model import DEFAULT_MODEL_ID, default_model_path, load_sentence_transformer
+    from search.onnx_encoder import (
+        OnnxQueryEncoder,
+        _trace,
+        encoder_for_index,
+        ensure_export,
+        export_fingerprint,
+        onnx_path_for,
+    )
+
     path = default_model_path()
-    db = Path(tempfile.mkdtemp()) / "kb.db"
+    db = workdir / "kb.db"
     ensure_export(DEFAULT_MODEL_ID, path, 384, onnx_path_for(db))
-    encoders = {
-        "onnx": encoder_for_index(db, DEFAULT_MODEL_ID, 384, path).encode,
-        "numpy": NumpyBertEncoder(path).encode,
-        "sentence-transformers": lambda t: load_sentence_transformer(path).encode(
-            t, normalize_embeddings=True, show_progress_bar=False
-        ),
+    traced = workdir / "traced.onnx"
+    _trace(path, traced)
+    model = load_sentence_transformer(path)
+    return {
+        "onnx (fused, search's)": encoder_for_index(db, DEFAULT_MODEL_ID, 384, path).encode,
+        "onnx (traced, unfused)": OnnxQueryEncoder(
+            traced, path, export_fingerprint(DEFAULT_MODEL_ID, path, 384)
+        ).encode,
+        "numpy BERT": NumpyBertEncoder(path).encode,
+        "sentence-transformers": lambda texts: model.encode(texts, normalize_embeddings=True, show_progress_bar=False),
     }
+
+
+def run_round(encoders: dict, queries: list[str], offset: int) -> dict[str, list[float]]:
+    names = list(encoders)
+    times = {name: [] for name in names}
+    for i, q in enumerate(queries):
+        start = (i + offset) % len(names)
+        for name in names[start:] + names[:start]:
+            times[name].append(timed(encoders[name], [q])[0])
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    threads = single_threaded()
+    report("Threads", [(name, str(n)) for name, n in threads.items()])
+    encoders = make_encoders(Path(tempfile.mkdtemp()))
+    baseline = "numpy BERT"
     queries = eval_queries()
-    for q in queries[:5]:
+    for q in queries[:10]:
         for enc in encoders.values():
             enc([q])
-    times = {name: [] for name in encoders}
-    for _ in range(args.repeat):
-        for q in queries:
-            for name, enc in encoders.items():
-                times[name].append(timed(enc, [q])[0])
-    ref = encoders["sentence-transformers"](queries)
-    p = {name: percentiles(t) for name, t in times.items()}
-    rows = []
-    for name in encoders:
-        gap = float(np.max(1 - (np.asarray(encoders[name](queries)) * ref).sum(1)))
-        ratio = p[name]["p50"] / p["numpy"]["p50"]
-        rows.append(
-            (name, f"p50 {p[name]['p50']:.2f} ms  p95 {p[name]['p95']:.2f} ms  {ratio:.2f}x numpy  max 1-cos {gap:.1e}")
+    rounds: dict[str, list[dict]] = {name: [] for name in encoders}
+    for r in range(args.rounds):
+        times = run_round(encoders, queries, r)
+        for name, samples in times.items():
+            rounds[name].append(percentiles(samples))
+        print(
+            f"round {r + 1}: "
+            + "  ".join(
+                f"{name} {rounds[name][-1]['p50']:.2f} ms ({rounds[name][-1]['p50'] / rounds[baseline][-1]['p50']:.2f}x)"
+                for name in encoders
+            ),
+            flush=True,
         )
-    report(f"Query encoding, one thread, interleaved ({len(queries)} queries x {args.repeat})", rows)
+    reference = np.asarray(encoders["sentence-transformers"](queries))
+    rows = []
+    for name, enc in encoders.items():
+        gap = float(np.max(1 - (np.asarray(enc(queries)) * reference).sum(1)))
+        p50 = statistics.median(p["p50"] for p in rounds[name])
+        p95 = statistics.median(p["p95"] for p in rounds[name])
+        ratio = statistics.median(p["p50"] / b["p50"] for p, b in zip(rounds[name], rounds[baseline]))
+        rows.append((name, f"p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  {ratio:.2f}x {baseline}  max 1-cos {gap:.1e}"))
+    report(f"Query encoding, one thread, interleaved: median of {args.rounds} rounds x {len(queries)} queries", rows)
 
 
 if __name__ == "__main__":

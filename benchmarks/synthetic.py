@@ -219,3 +219,46 @@ def derive_embeddings(
     emb.write_rows(conn, ((cid, model, content_hash(texts[cid]), emb.encode_vector(v)) for cid, v in zip(ids, vectors)))
     conn.commit()
     conn.close()
+
+
+def write_derived_vectors(
+    path: str | Path,
+    base_vectors: np.ndarray,
+    n: int,
+    noise: float = 0.3,
+    mix: float = 0.5,
+    seed: int = 0,
+) -> Path:
+    """derived_vectors(base_vectors, n, noise, mix, seed), written to a raw float32 file chunk by chunk.
+
+    The same random draws in the same order, so the rows equal derived_vectors' rows;
+    10M x 384 is 15 GB, more than should sit in RAM, so it is read back with
+    np.memmap or in chunks. Written to path + '.part' and renamed when complete.
+    """
+    path = Path(path)
+    part = path.with_name(path.name + ".part")
+    rng = np.random.default_rng(seed)
+    dim = base_vectors.shape[1]
+    with open(part, "wb") as out:
+        for start in range(0, n, 100_000):
+            m = min(100_000, n - start)
+            chunk = base_vectors[rng.integers(0, len(base_vectors), m)]
+            if mix:
+                chunk = chunk + mix * base_vectors[rng.integers(0, len(base_vectors), m)]
+            chunk = chunk + rng.normal(scale=noise / np.sqrt(dim), size=chunk.shape).astype(np.float32)
+            (chunk / np.linalg.norm(chunk, axis=1, keepdims=True)).astype("<f4").tofile(out)
+    part.replace(path)
+    return path
+
+
+def perturbed_queries(real_vectors: np.ndarray, n: int, noise: float = 0.3, seed: int = 1) -> np.ndarray:
+    """n query vectors: real embeddings (claims or labelled queries) plus Gaussian noise, re-normalised.
+
+    The noise scale is derived_vectors', so a query sits as far from its nearest
+    stored vectors as a real query does from the claims that answer it, not on top of one.
+    """
+    rng = np.random.default_rng(seed)
+    dim = real_vectors.shape[1]
+    out = real_vectors[rng.integers(0, len(real_vectors), n)].astype(np.float32)
+    out = out + rng.normal(scale=noise / np.sqrt(dim), size=out.shape).astype(np.float32)
+    return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)

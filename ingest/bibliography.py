@@ -9,8 +9,11 @@ same library it uses (pylatexenc). A name wrapped in braces with no given part,
 from __future__ import annotations
 
 import copy
+import datetime
 import json
+import logging
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +43,40 @@ ELOCATOR_RE = re.compile(r"^e\d+$")
 # Markup has no place in a name or title, and in an HTML or Markdown export it
 # would be a script (issue 13.2): rejected at ingest, with the field named.
 MARKUP_RE = re.compile(r"<\s*/?\s*[a-z!][^>]*>|\bon[a-z]+\s*=|javascript\s*:|data\s*:\s*text/html", re.IGNORECASE)
-MARKUP_CHECKED_FIELDS = ("title", "journal", "booktitle", "publisher", "institution", "type", "note", "address")
+MARKUP_CHECKED_FIELDS = (
+    "title",
+    "journal",
+    "booktitle",
+    "publisher",
+    "institution",
+    "type",
+    "note",
+    "address",
+    "howpublished",
+    "organization",
+    "school",
+    "series",
+)
+
+# LaTeX decoding costs about 10 µs a character and a 1 MB field took seconds
+# (issue 13.8), so sizes are checked on the raw text, before any decoding.
+# A file is bounded too: decoding runs at 10-40 µs a character, so 1 MiB
+# (some 2,000 ordinary entries) decodes in seconds, and the LaTeX commands and
+# groups, the costly part, are capped for the whole file.
+MAX_FIELD_CHARS = 10_000
+MAX_FILE_BYTES = 1024 * 1024
+MAX_LATEX_MARKUP = 50_000
+# pylatexenc recurses once per brace level and overflows the stack at a few
+# thousand; no real title needs more than a handful.
+MAX_BRACE_DEPTH = 8
+
+KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_:.+/-]*$")
+# BibTeX's predefined macros; any other bare word must be an @string.
+MONTH_MACROS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+# Nothing was on the web to be accessed before 1990.
+EARLIEST_URLDATE = datetime.date(1990, 1, 1)
 
 CSL_TYPES = {
     "article": "article-journal",
@@ -136,6 +172,11 @@ class Source:
     # record. Kept out of `fields` because it describes our curation, not the work,
     # so it never reaches CSL-JSON or the source columns.
     verified: bool = False
+    # Where each field starts in citations.bib, so a problem names the field's own line.
+    field_lines: dict[str, int] = field(default_factory=dict)
+
+    def line_of(self, name: str) -> int:
+        return self.field_lines.get(name, self.line)
 
     @property
     def year(self) -> int | None:
@@ -243,18 +284,34 @@ def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
         problems.add(path, None, None, "bibliography file not found")
         return {}
     try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # read_text_exactly names the problem
+    if size > MAX_FILE_BYTES:
+        problems.add(path, None, None, f"is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes (1 MiB)")
+        return {}
+    try:
         text = read_text_exactly(path)
     except TextFileError as exc:
         problems.add(path, exc.line, None, exc.message)
         return {}
-    raw_library = bibtexparser.parse_string(text)
-    library = bibtexparser.parse_string(
-        text,
-        append_middleware=[
-            mw.SeparateCoAuthors(),
-            mw.SplitNameParts(),
-            mw.LatexDecodingMiddleware(),
-        ],
+    markup = text.count("\\") + text.count("{")
+    if markup > MAX_LATEX_MARKUP:
+        problems.add(
+            path,
+            None,
+            None,
+            f"holds {markup:,} LaTeX commands and braces; the limit is {MAX_LATEX_MARKUP:,} for the file",
+        )
+        return {}
+    split = _split(text, path, problems)
+    if split is None:
+        return {}
+    _check_raw_blocks(split, text, path, problems)
+    raw_library = _apply(split, bibtexparser.middlewares.parsestack.default_parse_stack())
+    library = _apply(
+        raw_library,
+        [mw.SeparateCoAuthors(), mw.SplitNameParts(), mw.LatexDecodingMiddleware()],
     )
     raw_by_key = {entry.key: entry for entry in raw_library.entries}
 
@@ -264,9 +321,17 @@ def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
             first = raw_by_key.get(block.key)
             where = f" (first defined on line {first.start_line + 1})" if first else ""
             problems.add(path, line, "key", f"duplicate citation key {block.key!r}{where}", record=block.key)
+        elif isinstance(block, bibtexparser.model.DuplicateFieldKeyBlock):
+            names = ", ".join(sorted(block.duplicate_keys))
+            entry = block.ignore_error_block
+            key = getattr(entry, "key", None) or None
+            problems.add(path, line, names, "the field is given twice in one entry", record=key)
         else:
-            message = str(getattr(block, "error", "")) or "could not be parsed"
-            problems.add(path, line, None, f"malformed BibTeX: {message.splitlines()[0]}")
+            error = getattr(block, "error", None)
+            message = getattr(error, "abort_reason", None) or str(error or "") or "could not be parsed"
+            problems.add(
+                path, line, "entry", f"malformed BibTeX: {message.splitlines()[0]} (check braces, quotes and commas)"
+            )
 
     sources: dict[str, Source] = {}
     for entry in library.entries:
@@ -276,16 +341,23 @@ def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
         authors: list[Person] = []
         editors: list[Person] = []
         verified = False
+        field_lines: dict[str, int] = {}
         for name, fld in entry.fields_dict.items():
             name = name.lower()
+            field_lines[name] = _line(fld, line)
             if name == "verified":
                 verified = _verified_flag(fld, path, problems, entry.key)
             elif name in ("author", "editor"):
+                _check_names(fld, name, path, problems, entry.key)
                 people = [_unconfirmed_if_others(_person(p)) for p in fld.value]
                 incomplete = incomplete or any(p.literal == UNCONFIRMED_COAUTHORS for p in people)
                 (authors if name == "author" else editors).extend(people)
             else:
                 fields[name] = re.sub(r"\s+", " ", str(fld.value)).strip()
+                if not fields[name]:
+                    problems.add(
+                        path, _line(fld, line), name, "is empty; leave out a field that has no value", record=entry.key
+                    )
         source = Source(
             key=entry.key,
             entry_type=entry.entry_type.lower(),
@@ -296,6 +368,7 @@ def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
             file=problems.rel(path),
             authors_incomplete=incomplete,
             verified=verified,
+            field_lines=field_lines,
         )
         raw = raw_by_key.get(entry.key)
         if raw is not None:
@@ -308,6 +381,180 @@ def parse_bibliography(path: Path, problems: Problems) -> dict[str, Source]:
         _validate_source(source, path, problems)
         sources[entry.key] = source
     return sources
+
+
+@contextmanager
+def _quiet_bibtexparser():
+    """bibtexparser logs each failed block to stderr; the same problem is reported once, with its place."""
+    names = ["bibtexparser"] + [name for name in logging.root.manager.loggerDict if name.startswith("bibtexparser.")]
+    loggers = [logging.getLogger(name) for name in names]
+    was = [logger.disabled for logger in loggers]
+    for logger in loggers:
+        logger.disabled = True
+    try:
+        yield
+    finally:
+        for logger, disabled in zip(loggers, was):
+            logger.disabled = disabled
+
+
+def _split(text: str, path: Path, problems: Problems) -> Library | None:
+    with _quiet_bibtexparser():
+        try:
+            return bibtexparser.parse_string(text, parse_stack=[])
+        except Exception as exc:  # noqa: BLE001 - the splitter raises on states it calls its own bugs
+            problems.add(path, None, None, f"could not be parsed as BibTeX: {type(exc).__name__}: {exc}")
+            return None
+
+
+def _apply(library: Library, middlewares) -> Library:
+    library = copy.deepcopy(library)
+    with _quiet_bibtexparser():
+        for middleware in middlewares:
+            library = middleware.transform(library=library)
+    return library
+
+
+def _line(fld, default: int) -> int:
+    start = getattr(fld, "start_line", None)
+    return start + 1 if start is not None else default
+
+
+def _check_raw_blocks(library: Library, text: str, path: Path, problems: Problems) -> None:
+    """Check the text of every field as written, before strings are resolved or LaTeX decoded.
+
+    An entry with a problem here is removed from the library, so nothing slow
+    or unsafe is ever decoded; its problems say why it is missing.
+    """
+    macros = {s.key.lower() for s in library.strings} | MONTH_MACROS
+    seen_keys: dict[str, int] = {}
+    nul_reported = False
+    for block in list(library.strings) + list(library.entries):
+        is_entry = isinstance(block, bibtexparser.model.Entry)
+        line = block.start_line + 1
+        key = block.key
+        bad = False
+        if is_entry:
+            if not key.strip():
+                problems.add(path, line, "key", "the entry has no citation key (write @type{key, ...})")
+                bad = True
+            elif not KEY_RE.match(key):
+                problems.add(
+                    path,
+                    line,
+                    "key",
+                    f"{key!r} is not a citation key (letters, digits and _ : . + / -, starting with a letter or digit)",
+                    record=key,
+                )
+                bad = True
+            else:
+                folded = key.casefold()
+                if folded in seen_keys:  # exact duplicates are bibtexparser's failed blocks, never here
+                    problems.add(
+                        path,
+                        line,
+                        "key",
+                        f"citation key {key!r} differs only in case from the entry on line {seen_keys[folded]}; "
+                        "BibTeX treats them as one",
+                        record=key,
+                    )
+                    bad = True
+                seen_keys.setdefault(folded, line)
+            fields = [(f.key.lower(), f.value, _line(f, line)) for f in block.fields]
+        else:
+            fields = [("@string " + key, block.value, line)]
+        for name, value, field_line in fields:
+            problem = _raw_value_problem(value, macros)
+            if problem:
+                nul_reported = nul_reported or "NUL" in problem
+                problems.add(path, field_line, name, problem, record=key if is_entry and key else None)
+                bad = True
+        if bad:
+            library.remove(block)
+    if "\x00" in text and not nul_reported:
+        offset = text.index("\x00")
+        problems.add(path, text.count("\n", 0, offset) + 1, None, f"contains a NUL byte at character offset {offset}")
+
+
+def _raw_value_problem(value, macros: set[str]) -> str | None:
+    """Why a field's text as written (with its braces or quotes) cannot be used, or None."""
+    if not isinstance(value, str):
+        return None
+    if len(value) > MAX_FIELD_CHARS:
+        return f"{len(value):,} characters; the limit is {MAX_FIELD_CHARS:,} per field (checked before LaTeX decoding)"
+    control = CONTROL_RE.search(value)
+    if control:
+        char = control.group(0)
+        what = "a NUL byte" if char == "\x00" else f"the control character U+{ord(char):04X}"
+        return f"contains {what}"
+    stripped = value.strip()
+    enclosed = (stripped.startswith("{") and stripped.endswith("}")) or (
+        len(stripped) >= 2 and stripped.startswith('"') and stripped.endswith('"')
+    )
+    if not enclosed:
+        if "#" in stripped:
+            return f"{stripped!r}: string concatenation with # is not supported; write the whole value in braces"
+        if stripped.isdigit():
+            return None
+        if stripped.lower() in macros:
+            return None
+        return f"undefined @string macro {stripped!r}; define it with @string or write the value in braces"
+    return _latex_problem(stripped[1:-1])
+
+
+def _latex_problem(text: str) -> str | None:
+    """Unbalanced braces, unclosed math or environments: found in one linear pass, before pylatexenc sees them."""
+    depth = 0
+    math = False
+    i = 0
+    n = len(text)
+    while i < n:
+        char = text[i]
+        if char == "\\":
+            if i + 1 >= n:
+                return "ends with a lone backslash"
+            if text.startswith("verb", i + 1):
+                return "\\verb is not supported in BibTeX fields"
+            i += 2
+            continue
+        if char == "{":
+            depth += 1
+            if depth > MAX_BRACE_DEPTH:
+                return f"braces nested more than {MAX_BRACE_DEPTH} deep"
+        elif char == "}":
+            depth -= 1
+            if depth < 0:
+                return f"unbalanced LaTeX: a closing brace at character {i} has no opening brace"
+        elif char == "$":
+            math = not math
+        i += 1
+    if depth > 0:
+        return f"unclosed LaTeX: {depth} opening brace{'s' if depth > 1 else ''} never closed"
+    if math:
+        return "unclosed LaTeX: math started with $ is never closed"
+    begins = re.findall(r"\\begin\s*\{([^{}]*)\}", text)
+    ends = re.findall(r"\\end\s*\{([^{}]*)\}", text)
+    if sorted(begins) != sorted(ends):
+        return "unclosed LaTeX: \\begin{...} without a matching \\end{...}"
+    return None
+
+
+def _check_names(fld, role: str, path: Path, problems: Problems, key: str) -> None:
+    """An empty name or a doubled `and` (`{} and and Chowla, R.`) would print as "( & and Chowla, 2017)"."""
+    line = _line(fld, None)
+    for position, parts in enumerate(fld.value, start=1):
+        tokens = parts.first + parts.von + parts.last + parts.jr
+        words = [t.strip("{}").strip() for t in tokens]
+        if not any(words):
+            problems.add(path, line, role, f"name {position} is empty (a doubled or dangling 'and'?)", record=key)
+        elif "and" in tokens:
+            problems.add(
+                path,
+                line,
+                role,
+                f"name {position} contains the word 'and' (a doubled 'and' between names?)",
+                record=key,
+            )
 
 
 VERIFIED_VALUES = {"yes": True, "no": False}
@@ -351,18 +598,24 @@ def _validate_source(source: Source, path: Path, problems: Problems) -> None:
     if "doi" in f and not DOI_RE.match(f["doi"]):
         problems.add(
             path,
-            source.line,
+            source.line_of("doi"),
             "doi",
             f"{f['doi']!r} is not a bare DOI like 10.1000/xyz (no https://doi.org/ prefix)",
             record=source.key,
         )
-    if "url" in f and not re.match(r"^https?://\S+$", f["url"]):
-        problems.add(path, source.line, "url", f"{f['url']!r} is not an http(s) URL", record=source.key)
+    if "url" in f and not re.match(r"^https?://[^\s<>\"\\\\]+$", f["url"]):
+        problems.add(path, source.line_of("url"), "url", f"{f['url']!r} is not an http(s) URL", record=source.key)
+    if "urldate" in f:
+        _check_urldate(source, path, problems)
     if "year" in f and not re.fullmatch(r"\d{4}", f["year"]):
-        problems.add(path, source.line, "year", f"{f['year']!r} is not a four-digit year", record=source.key)
+        problems.add(path, source.line_of("year"), "year", f"{f['year']!r} is not a four-digit year", record=source.key)
     if "pages" in f and not re.fullmatch(r"[A-Za-z]?\d+(?:\s*(?:-|--|–)\s*[A-Za-z]?\d+)?", f["pages"]):
         problems.add(
-            path, source.line, "pages", f"{f['pages']!r} is not a page or page range like 365--380", record=source.key
+            path,
+            source.line_of("pages"),
+            "pages",
+            f"{f['pages']!r} is not a page or page range like 365--380",
+            record=source.key,
         )
     source.missing = [name for name in RECOMMENDED.get(source.entry_type, ()) if name not in have]
     if source.entry_type in ("techreport", "report") and len(source.authors) == 1 and source.authors[0].literal:
@@ -375,17 +628,41 @@ def _validate_source(source: Source, path: Path, problems: Problems) -> None:
     _reject_markup(source, path, problems)
 
 
+def _check_urldate(source: Source, path: Path, problems: Problems) -> None:
+    value = source.fields["urldate"]
+    match = ISO_DATE_RE.match(value)
+    date = None
+    if match:
+        try:
+            date = datetime.date(*(int(part) for part in match.groups()))
+        except ValueError:
+            pass
+    if date is None:
+        message = f"{value!r} is not a date written yyyy-mm-dd"
+    elif date > datetime.date.today():
+        message = f"{value!r} is in the future"
+    elif date < EARLIEST_URLDATE:
+        message = f"{value!r} is before {EARLIEST_URLDATE.year}, when nothing could be accessed on the web"
+    else:
+        return
+    problems.add(path, source.line_of("urldate"), "urldate", message, record=source.key)
+
+
 def _reject_markup(source: Source, path: Path, problems: Problems) -> None:
     for role, people in (("author", source.authors), ("editor", source.editors)):
         for person in people:
             if MARKUP_RE.search(person.display):
                 problems.add(
-                    path, source.line, role, f"{person.display!r} contains markup or a script", record=source.key
+                    path,
+                    source.line_of(role),
+                    role,
+                    f"{person.display!r} contains markup or a script",
+                    record=source.key,
                 )
     for name in MARKUP_CHECKED_FIELDS:
         value = source.fields.get(name)
         if value and MARKUP_RE.search(value):
-            problems.add(path, source.line, name, f"{value!r} contains markup or a script", record=source.key)
+            problems.add(path, source.line_of(name), name, f"{value!r} contains markup or a script", record=source.key)
 
 
 def csl_json(source: Source) -> str:

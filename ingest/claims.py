@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .effects import METRICS, direction_problem, parse_effect
+from .effects import METRICS, VALUELESS_METRICS, direction_problem, parse_effect
 from .errors import Problems
 from .paths import claims_dir, outside_root
 from .vocabulary import (
@@ -515,14 +515,19 @@ def _effect(check: _Checker, raw: LineDict, key: str, allowed: set) -> EffectSiz
     metric = check.choice(mapping, "metric", METRICS, key + ".")
     value = check.number(mapping, "value", key + ".")
     direction = check.choice(mapping, "direction", DIRECTIONS, key + ".")
-    parsed = parse_effect(text) if text else None
+    valueless = metric in VALUELESS_METRICS
+    parsed = parse_effect(text) if text and not valueless else None
+    if valueless and value is not None:
+        check.add(mapping.line_of("value"), key + ".value", f"a {metric} has no value; leave `value` out")
+        return None
     if parsed:
         # The curated file may override any part of what the parser read.
         metric = metric or parsed.metric
         value = parsed.value if value is None else value
         direction = direction or parsed.direction
-    if metric is None or value is None or direction is None:
-        missing = [n for n, v in (("metric", metric), ("value", value), ("direction", direction)) if v is None]
+    if metric is None or (value is None and not valueless) or direction is None:
+        needed = (("metric", metric), ("value", 0 if valueless else value), ("direction", direction))
+        missing = [n for n, v in needed if v is None]
         hint = f"could not parse an effect size from {text!r}; " if text else ""
         check.add(mapping.line, key, f"{hint}give {', '.join(missing)} explicitly")
         return None

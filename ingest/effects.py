@@ -50,7 +50,13 @@ METRICS = (
     "proportion",  # "305 (19%) died", "19% of respondents"
     "p_value_only",  # a p-value that follows no estimate
     "sample_size",  # "n = 1,234", "46 studies"
+    # A comparison with no number ("greater than the effects of aspirin"): curated only, never parsed.
+    # It is still a checkable assertion, so a claim with one has an effect_status (unchecked until a
+    # source's figure is recorded), but nothing numeric is drawn or compared for it.
+    "comparison",
 )
+# Metrics an effect may carry without a value.
+VALUELESS_METRICS = {"comparison"}
 
 RATIO_METRICS = {"odds_ratio", "risk_ratio", "hazard_ratio", "fold_change"}
 SIGNED_METRICS = {"cohens_d", "smd", "correlation", "mean_difference", "regression_coefficient"}

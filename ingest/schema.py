@@ -199,7 +199,8 @@ VIEWS = {
     "claims_with_citations": """
         select c.id, c.kind, c.statement, c.effect_text, c.effect_metric, c.effect_value,
                c.effect_direction, c.effect_status, c.certainty, c.study_design, c.year,
-               c.citations, c.source_keys, c.topics, c.slide_heading, c.line_start
+               c.citations, c.source_keys, c.topics, c.slide_heading, c.line_start,
+               c.rowid as claim_rowid
         from claims c
     """,
     "claim_sources_detailed": """

@@ -1,12 +1,13 @@
-"""What `kb serve` runs: the built KB in Datasette, read-only, with the project's plugin and metadata.
+"""What `kb serve` runs: the built KB in Datasette, read-only, with the project's plugin, metadata and configuration.
 
 Datasette is built through its Python API rather than its CLI so the
-metadata can follow the database's name (Datasette names a database after its
-file) and the inspected counts can be computed here, in one place.
+metadata and configuration can follow the database's name (Datasette names a
+database after its file) and the inspected counts can be computed here, in one place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import errno
 import json
@@ -43,17 +44,69 @@ def load_metadata(path: Path | None, db_name: str) -> dict:
         candidate = project_root() / "metadata.json"
         path = candidate if candidate.exists() else None
     if path is None:
-        click.echo("Note: metadata.json not found; serving without descriptions and canned queries.", err=True)
+        click.echo("Note: metadata.json not found; serving without descriptions.", err=True)
         return {}
     try:
         metadata = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"cannot read {path}: {exc}") from None
-    databases = metadata.get("databases") or {}
+    return _renamed(metadata, path, db_name)
+
+
+def load_config(path: Path | None, db_name: str) -> dict:
+    """datasette.yaml (canned queries, table options, plugin settings), renamed like the metadata.
+
+    By default it is the datasette.yaml beside the metadata file (or the project's).
+    """
+    import yaml
+
+    if path is None:
+        path = project_root() / "datasette.yaml"
+        if not path.exists():
+            click.echo("Note: datasette.yaml not found; serving without canned queries and facets.", err=True)
+            return {}
+    try:
+        config = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
+    if not isinstance(config, dict):
+        raise click.ClickException(f"{path}: expected a mapping at the top level, found {type(config).__name__}")
+    return _renamed(config, path, db_name)
+
+
+def _renamed(document: dict, path: Path, db_name: str) -> dict:
+    databases = document.get("databases") or {}
+    if not isinstance(databases, dict):
+        raise click.ClickException(f"{path}: 'databases' must be a mapping of database name to its section")
     if METADATA_DATABASE_KEY in databases and db_name != METADATA_DATABASE_KEY:
-        metadata = copy.deepcopy(metadata)
-        metadata["databases"] = {db_name: metadata["databases"].pop(METADATA_DATABASE_KEY), **metadata["databases"]}
-    return metadata
+        document = copy.deepcopy(document)
+        document["databases"] = {db_name: document["databases"].pop(METADATA_DATABASE_KEY), **document["databases"]}
+    return document
+
+
+def metadata_and_config(metadata: dict, config: dict) -> dict:
+    """Datasette(...) keyword arguments carrying both files, for the installed Datasette.
+
+    Datasette 1.0 takes configuration (canned queries, table options, plugin settings) as
+    config=, apart from metadata=. 0.65 has no config= and reads all of it from the metadata, so
+    there the configuration is merged into it (the configuration's keys win).
+    """
+    # By version, not by inspecting __init__: Datasette 1.0's pytest plugin wraps __init__ as (*args, **kwargs).
+    from datasette.version import __version__
+
+    if int(__version__.split(".")[0]) >= 1:
+        return {"metadata": metadata, "config": config}
+    return {"metadata": _deep_merge(metadata, config)}
+
+
+def _deep_merge(base: dict, overlay: dict) -> dict:
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
 
 
 def inspect_database(db_path: Path, name: str) -> dict:
@@ -76,19 +129,43 @@ def inspect_database(db_path: Path, name: str) -> dict:
     }
 
 
-def make_datasette(db_path: Path, metadata_path: Path | None = None, settings: dict | None = None):
-    """The Datasette instance `kb serve` runs: immutable, inspected, with metadata."""
+def make_datasette(
+    db_path: Path, metadata_path: Path | None = None, settings: dict | None = None, config_path: Path | None = None
+):
+    """The Datasette instance `kb serve` runs: immutable, inspected, with metadata and configuration.
+
+    Without config_path, the configuration is the datasette.yaml beside metadata_path, else the project's.
+    """
     from datasette.app import Datasette
 
     db_path = Path(db_path).resolve()
     name = database_name(db_path)
-    return Datasette(
-        [],
-        immutables=[str(db_path)],
-        inspect_data=inspect_database(db_path, name),
-        metadata=load_metadata(metadata_path, name),
-        settings={**SETTINGS, **(settings or {})},
-    )
+    if config_path is None and metadata_path is not None:
+        beside = Path(metadata_path).with_name("datasette.yaml")
+        config_path = beside if beside.exists() else None
+    options = metadata_and_config(load_metadata(metadata_path, name), load_config(config_path, name))
+    with _plugin_settings_errors(config_path):
+        return Datasette(
+            [],
+            immutables=[str(db_path)],
+            inspect_data=inspect_database(db_path, name),
+            settings={**SETTINGS, **(settings or {})},
+            **options,
+        )
+
+
+@contextlib.contextmanager
+def _plugin_settings_errors(config_path: Path | None):
+    """A bad plugin setting (e.g. plugins.evidence-kb.prefix) as a one-line error naming the file, not a traceback.
+
+    Datasette 0.65 builds its routes while constructing the instance, 1.0 at startup: both are wrapped.
+    """
+    from kb.datasette_plugin.links import BadPrefix
+
+    try:
+        yield
+    except BadPrefix as exc:
+        raise click.ClickException(f"{config_path or 'the Datasette configuration'}: {exc}") from None
 
 
 def limit_native_threads() -> None:
@@ -130,7 +207,8 @@ def run_startup(ds) -> None:
     loop = asyncio.new_event_loop()
     try:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(ds.invoke_startup())
+        with _plugin_settings_errors(None):
+            loop.run_until_complete(ds.invoke_startup())
     finally:
         asyncio.set_event_loop(None)
         loop.close()
@@ -140,16 +218,18 @@ def run_startup(ds) -> None:
 # afresh, so the app is built by a module-level factory whose configuration
 # travels in environment variables (the only channel uvicorn passes on).
 _ENV_DB, _ENV_METADATA, _ENV_SETTINGS = "KB_SERVE_DB", "KB_SERVE_METADATA", "KB_SERVE_SETTINGS"
+_ENV_CONFIG = "KB_SERVE_CONFIG"
 
 
 def app_from_environment():
     """uvicorn factory (`kb.serve:app_from_environment`): one worker's Datasette app, started up."""
     limit_native_threads()
-    metadata = os.environ.get(_ENV_METADATA)
+    metadata, config = os.environ.get(_ENV_METADATA), os.environ.get(_ENV_CONFIG)
     ds = make_datasette(
         Path(os.environ[_ENV_DB]),
         Path(metadata) if metadata else None,
         json.loads(os.environ.get(_ENV_SETTINGS) or "{}"),
+        Path(config) if config else None,
     )
     run_startup(ds)
     return ds.app()
@@ -164,6 +244,7 @@ def run_workers(
     metadata_path: Path | None = None,
     settings: dict | None = None,
     access_log: bool = False,
+    config_path: Path | None = None,
 ) -> None:
     """Serve with `workers` uvicorn processes over the same immutable database and index files.
 
@@ -176,6 +257,8 @@ def run_workers(
     os.environ[_ENV_DB] = str(Path(db_path).resolve())
     if metadata_path is not None:
         os.environ[_ENV_METADATA] = str(Path(metadata_path).resolve())
+    if config_path is not None:
+        os.environ[_ENV_CONFIG] = str(Path(config_path).resolve())
     os.environ[_ENV_SETTINGS] = json.dumps(settings or {})
     uvicorn.run(
         "kb.serve:app_from_environment",

@@ -24,7 +24,7 @@ from . import embeddings as emb
 from .errors import IndexMissing, IndexStale, NoEmbeddings
 
 FINGERPRINT_FORMAT = 1
-INDEX_TYPES = ("flat", "hnsw", "ivf")
+INDEX_TYPES = ("flat", "hnsw", "ivf", "ivfpq")
 # Exact search below this many vectors, HNSW from it on. Measured with
 # benchmarks/bench_index.py (docs/search.md): an exact scan costs ~0.22-0.28
 # ms per 1,000 vectors on 2 cores (2.8 ms at 10k, 6.5 ms at 25k, 22.6 ms at
@@ -34,6 +34,24 @@ INDEX_TYPES = ("flat", "hnsw", "ivf")
 ANN_THRESHOLD = 20_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
+# IVF-PQ from this many vectors on. HNSW keeps every float plus its graph in RAM:
+# n * (384*4 + 32*2*4) bytes, ~3.6 GB at 2M and ~18 GB at 10M, and its build
+# took ~390 s at 1M (docs/search.md), growing a little faster than n. IVF-PQ
+# keeps 48-byte codes (~0.6 GB at 10M) and re-scores its top candidates exactly
+# from the stored vectors; measured with benchmarks/bench_ivfpq.py (docs/scaling.md).
+IVFPQ_THRESHOLD = 2_000_000
+IVFPQ_M = 48  # sub-quantizers: 8 dimensions each at 384, 48 bytes per vector
+IVF_NLIST_MAX = 65_536
+# Candidates re-scored exactly from claim_embeddings: PQ distances only rank
+# candidates; the scores returned are true inner products.
+IVFPQ_RERANK = 200
+# nprobe: the fraction of lists scanned per query, measured for recall@10 >= 0.95
+# after re-ranking (benchmarks/bench_ivfpq.py --nprobe sweep).
+IVFPQ_NPROBE_FRACTION = 1 / 64
+IVFPQ_NPROBE_MIN = 32
+IVFPQ_HNSW_QUANTIZER_FROM = 1024
+IVFPQ_PQ_POINTS_PER_CODEWORD = 64
+IVFPQ_BUILD_EF_SEARCH = 64
 # Below this many allowed claims, a filtered ANN search scores the allowed
 # vectors exactly instead: graph search with a selective filter loses recall.
 EXACT_FILTER_LIMIT = 20_000
@@ -154,7 +172,9 @@ def choose_index_type(count: int, override: str | None = None) -> str:
         if override not in INDEX_TYPES:
             raise ValueError(f"index type must be one of {', '.join(INDEX_TYPES)}, not {override!r}")
         return override
-    return "flat" if count < ANN_THRESHOLD else "hnsw"
+    if count < ANN_THRESHOLD:
+        return "flat"
+    return "hnsw" if count < IVFPQ_THRESHOLD else "ivfpq"
 
 
 def hnsw_ef_search(count: int) -> int:
@@ -171,10 +191,100 @@ def _ivf_nlist(count: int) -> int:
     return max(1, min(int(4 * count**0.5), count // 39 or 1))
 
 
+def ivfpq_nlist(count: int) -> int:
+    """Inverted lists: ~4 sqrt(n), capped, and never more than 39 training points each can fill."""
+    return max(1, min(int(4 * count**0.5), IVF_NLIST_MAX, count // 39 or 1))
+
+
+def ivfpq_nprobe(nlist: int) -> int:
+    """Lists scanned per query; see IVFPQ_NPROBE_FRACTION."""
+    return max(IVFPQ_NPROBE_MIN, min(nlist, int(nlist * IVFPQ_NPROBE_FRACTION)))
+
+
+def _pq_shape(count: int, dimension: int) -> tuple[int, int]:
+    """(sub-quantizers, bits): m must divide the dimension; 2**bits codewords need as many training points."""
+    m = next(m for m in range(min(IVFPQ_M, dimension), 0, -1) if dimension % m == 0)
+    return m, max(1, min(8, int(np.log2(max(count, 2)))))
+
+
+def ivfpq_factory(count: int, dimension: int) -> str:
+    nlist = ivfpq_nlist(count)
+    m, bits = _pq_shape(count, dimension)
+    # With many lists, assigning each vector to its list by brute force dominates
+    # the build (n * nlist * d); an HNSW graph over the centroids does it in ~log(nlist).
+    coarse = f"IVF{nlist}_HNSW32" if nlist >= IVFPQ_HNSW_QUANTIZER_FROM else f"IVF{nlist}"
+    return f"{coarse},PQ{m}x{bits}"
+
+
+def _training_sample(matrix, count: int, nlist: int, bits: int) -> np.ndarray:
+    """>= 39 points per list (faiss's minimum), enough for the codebooks, or every vector when there are fewer."""
+    size = max(39 * nlist, IVFPQ_PQ_POINTS_PER_CODEWORD * 2**bits)
+    if count <= size:
+        sample = np.ascontiguousarray(matrix[:count], dtype=np.float32)
+    else:
+        rows = np.sort(np.random.default_rng(0).choice(count, size, replace=False))
+        sample = np.ascontiguousarray(matrix[rows], dtype=np.float32)
+    if len(sample) < 2**bits:  # a handful of vectors (a forced ivfpq on a tiny KB): repeat them
+        dimension = matrix.shape[1]
+        sample = np.resize(sample, (2**bits, dimension)) if len(sample) else np.zeros((2**bits, dimension), "f4")
+    return sample
+
+
+def _build_ivfpq(matrix, count: int, dimension: int):
+    index = new_ivfpq(count, dimension)
+    train_ivfpq(index, matrix)
+    add_in_chunks(index, matrix)
+    tune_ivfpq(index)
+    return index
+
+
+def new_ivfpq(count: int, dimension: int):
+    import faiss
+
+    index = faiss.index_factory(dimension, ivfpq_factory(count, dimension), faiss.METRIC_INNER_PRODUCT)
+    # 64 points per codeword is plenty in 8 dimensions; faiss's default 256 made training
+    # the 48 codebooks take minutes on 2 cores for no measurable gain after the re-rank.
+    faiss.downcast_index(index).pq.cp.max_points_per_centroid = IVFPQ_PQ_POINTS_PER_CODEWORD
+    quantizer = faiss.downcast_index(faiss.extract_index_ivf(index).quantizer)
+    if hasattr(quantizer, "hnsw"):
+        # k-means and add need each vector's one nearest list, not nprobe of them: at 10M the
+        # query-time breadth (2 x nprobe = 394) made the add take over an hour on 2 cores.
+        quantizer.hnsw.efSearch = IVFPQ_BUILD_EF_SEARCH
+    return index
+
+
+def train_ivfpq(index, matrix) -> None:
+    """k-means for the lists and the PQ codebooks, on a sample of matrix (an array, a memmap, any row reader)."""
+    import faiss
+
+    count = matrix.shape[0]
+    sample = _training_sample(matrix, count, faiss.extract_index_ivf(index).nlist, _pq_shape(count, index.d)[1])
+    index.train(sample)
+
+
+def add_in_chunks(index, matrix, chunk: int = 262_144) -> None:
+    """Add every row of matrix a chunk at a time, so a 15 GB memmap never has to be in RAM at once."""
+    for start in range(0, matrix.shape[0], chunk):
+        index.add(np.ascontiguousarray(matrix[start : start + chunk], dtype=np.float32))
+
+
+def tune_ivfpq(index, nprobe: int | None = None) -> None:
+    """Search breadth (not all of it survives faiss.write_index, so it is set again at load)."""
+    import faiss
+
+    ivf = faiss.extract_index_ivf(index)
+    ivf.nprobe = nprobe or ivfpq_nprobe(ivf.nlist)
+    quantizer = faiss.downcast_index(ivf.quantizer)
+    if hasattr(quantizer, "hnsw"):
+        quantizer.hnsw.efSearch = max(2 * ivf.nprobe, 64)
+
+
 def build_index(matrix: np.ndarray, index_type: str):
     import faiss
 
     count, dimension = matrix.shape
+    if index_type == "ivfpq":
+        return _build_ivfpq(matrix, count, dimension)
     matrix = np.ascontiguousarray(matrix, dtype=np.float32)
     if index_type == "flat":
         index = faiss.IndexFlatIP(dimension)
@@ -203,7 +313,7 @@ def build_index(matrix: np.ndarray, index_type: str):
 def make_fingerprint(
     model: str, dimension: int, pairs: list[tuple[str, str]], index_type: str, *, weights_sha256: str | None = None
 ) -> dict:
-    return {
+    fingerprint = {
         "format": FINGERPRINT_FORMAT,
         "model": model,
         "dimension": int(dimension),
@@ -213,6 +323,10 @@ def make_fingerprint(
         # The model's weights file: the same id with other weights must re-embed (checked at build).
         "weights_sha256": weights_sha256,
     }
+    if index_type == "ivfpq":
+        # Its shape is checked against the file at load; search re-scores this many candidates exactly.
+        fingerprint.update(index_spec=ivfpq_factory(len(pairs), int(dimension)), rerank=IVFPQ_RERANK)
+    return fingerprint
 
 
 def write_index(index, fingerprint: dict, index_path: str | os.PathLike) -> None:
@@ -243,6 +357,8 @@ class VectorIndex:
     claim_ids: list[str]
     fingerprint: dict
     db_path: str
+    # ivfpq: the claim_embeddings rowid of each index position, for the exact re-rank.
+    rowids: np.ndarray | None = field(default=None, repr=False)
     _positions: dict | None = field(default=None, repr=False)
 
     @property
@@ -270,29 +386,64 @@ class VectorIndex:
     def query(
         self, vector: np.ndarray, k: int, allowed: set[str] | None = None, conn: sqlite3.Connection | None = None
     ) -> list[tuple[str, float]]:
-        """(claim_id, cosine similarity) best first; `allowed` restricts to those claims."""
+        """(claim_id, cosine similarity) best first; `allowed` restricts to those claims.
+
+        conn reads stored vectors (a filtered search's exact subset, ivfpq's re-rank);
+        without it ivfpq opens its own read-only connection.
+        """
         import faiss
 
         k = min(k, self.count if allowed is None else len(allowed))
         if k <= 0:
             return []
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+        kind = self.fingerprint.get("index_type", "flat")
+        if allowed is not None and kind != "flat" and len(allowed) <= EXACT_FILTER_LIMIT and conn is not None:
+            return self._exact_subset(query[0], k, allowed, conn)
+        depth = min(max(k, IVFPQ_RERANK), self.count) if kind == "ivfpq" else k
         if allowed is None:
-            scores, positions = self.index.search(query, k)
+            scores, positions = self.index.search(query, depth)
         else:
-            kind = self.fingerprint.get("index_type", "flat")
-            if kind != "flat" and len(allowed) <= EXACT_FILTER_LIMIT and conn is not None:
-                return self._exact_subset(query[0], k, allowed, conn)
             ids = np.array(sorted(p for p in map(self.position_of, allowed) if p is not None), dtype=np.int64)
             selector = faiss.IDSelectorBatch(ids)
             if kind == "hnsw":
                 params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(hnsw_ef_search(self.count), 2 * k))
-            elif kind == "ivf":
-                params = faiss.SearchParametersIVF(sel=selector, nprobe=self.index.nprobe * 2)
+            elif kind in ("ivf", "ivfpq"):
+                ivf = faiss.extract_index_ivf(self.index)
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=min(ivf.nlist, ivf.nprobe * 2))
             else:
                 params = faiss.SearchParameters(sel=selector)
-            scores, positions = self.index.search(query, k, params=params)
+            scores, positions = self.index.search(query, depth, params=params)
+        if kind == "ivfpq":
+            return self._rerank(query[0], positions[0][positions[0] >= 0], k, conn)
         return [(self.claim_ids[p], float(s)) for s, p in zip(scores[0], positions[0]) if p >= 0]
+
+    def _rerank(self, query, positions: np.ndarray, k: int, conn) -> list[tuple[str, float]]:
+        """The k best of ivfpq's candidates by exact inner product with their stored vectors."""
+        if not len(positions):
+            return []
+        matrix = self.stored_vectors(positions, conn)
+        scores = matrix @ query
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(self.claim_ids[positions[i]], float(scores[i])) for i in top]
+
+    def stored_vectors(self, positions: np.ndarray, conn: sqlite3.Connection | None = None) -> np.ndarray:
+        """The claim_embeddings BLOBs at these index positions, in that order, in one statement by rowid."""
+        own = conn is None
+        if own:
+            conn = connect(self.db_path)
+        try:
+            rowids = self.rowids[positions].tolist()
+            marks = ",".join("?" * len(rowids))
+            found = dict(conn.execute(f"select rowid, embedding from {emb.TABLE} where rowid in ({marks})", rowids))
+        finally:
+            if own:
+                conn.close()
+        if len(found) != len(set(rowids)):
+            raise IndexStale(
+                f"{self.db_path}: stored vectors missing for the search index. {_rebuild_hint(self.db_path)}"
+            )
+        return emb.decode_matrix([found[r] for r in rowids], int(self.fingerprint["dimension"]))
 
     def _exact_subset(self, query, k, allowed, conn) -> list[tuple[str, float]]:
         ids = sorted(allowed)
@@ -364,7 +515,17 @@ def load_index(conn: sqlite3.Connection, db_path: str | os.PathLike, model: str 
             f"The search index was built with model {built_with!r} but {db_path} holds embeddings for "
             f"{', '.join(sorted(models))}. {_rebuild_hint(db_path)}"
         )
-    pairs = emb.index_order(conn, built_with)
+    rowids = None
+    if fingerprint.get("index_type") == "ivfpq":
+        # The same order as emb.index_order, plus where each vector is stored for the re-rank.
+        rows = conn.execute(
+            f"select claim_id, content_hash, rowid from {emb.TABLE} where model = ? order by claim_id", [built_with]
+        ).fetchall()
+        pairs = [(r[0], r[1]) for r in rows]
+        rowids = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+        del rows
+    else:
+        pairs = emb.index_order(conn, built_with)
     actual = {"count": len(pairs), "content_hash": emb.collection_hash(pairs)}
     if actual["count"] != fingerprint.get("count") or actual["content_hash"] != fingerprint.get("content_hash"):
         raise IndexStale(
@@ -389,8 +550,45 @@ def load_index(conn: sqlite3.Connection, db_path: str | os.PathLike, model: str 
         raise IndexStale(f"The search index {index_path} cannot be read ({exc}). {_rebuild_hint(db_path)}") from exc
     if index.ntotal != len(pairs) or index.d != fingerprint.get("dimension"):
         raise IndexStale(f"The search index {index_path} does not match its fingerprint. {_rebuild_hint(db_path)}")
-    if fingerprint.get("index_type") == "hnsw":
+    kind = fingerprint.get("index_type", "flat")
+    if kind not in INDEX_TYPES or _faiss_kind(index) != kind or not _spec_matches(index, fingerprint):
+        raise IndexStale(
+            f"The search index {index_path} is not the {kind!r} index its fingerprint records. {_rebuild_hint(db_path)}"
+        )
+    if kind == "hnsw":
         index.hnsw.efSearch = hnsw_ef_search(index.ntotal)
-    loaded = VectorIndex(index, [p[0] for p in pairs], fingerprint, str(db_path))
+    elif kind == "ivfpq":
+        tune_ivfpq(index)
+    loaded = VectorIndex(index, [p[0] for p in pairs], fingerprint, str(db_path), rowids)
     _CACHE[key] = (stamp, loaded)
     return loaded
+
+
+def _faiss_kind(index) -> str | None:
+    """Which of INDEX_TYPES a loaded faiss index is (the fingerprint's claim is checked against it)."""
+    import faiss
+
+    index = faiss.downcast_index(index)
+    if isinstance(index, faiss.IndexIVFPQ):
+        return "ivfpq"
+    if isinstance(index, faiss.IndexIVFFlat):
+        return "ivf"
+    if isinstance(index, faiss.IndexHNSWFlat):
+        return "hnsw"
+    if isinstance(index, faiss.IndexFlatIP):
+        return "flat"
+    return None
+
+
+def _spec_matches(index, fingerprint: dict) -> bool:
+    """An ivfpq file has the lists and sub-quantizers its fingerprint's factory string names."""
+    if fingerprint.get("index_type") != "ivfpq":
+        return True
+    import faiss
+
+    ivf = faiss.extract_index_ivf(index)
+    pq = faiss.downcast_index(index).pq
+    return fingerprint.get("index_spec") == ivfpq_factory(index.ntotal, index.d) and (ivf.nlist, pq.M, pq.nbits) == (
+        ivfpq_nlist(index.ntotal),
+        *_pq_shape(index.ntotal, index.d),
+    )

@@ -313,5 +313,5 @@ def related(db, claim_id: str, k: int = 5) -> list[tuple[str, float]]:
         ).fetchone()
         if row is None:
             return []
-        hits = index.query(decode_vector(row[0]), k + 1)
+        hits = index.query(decode_vector(row[0]), k + 1, conn=conn)
     return [(cid, score) for cid, score in hits if cid != claim_id][:k]

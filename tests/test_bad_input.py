@@ -158,6 +158,14 @@ def test_effect_direction_contradicts_value(good_build):
     assert_rejected(root, db, before, f"{CLAIMS}:{line}", "effect.direction", "odds_ratio 0.59 means decrease")
 
 
+def test_a_comparison_with_a_number_is_refused(good_build):
+    """`comparison` records a figure-less comparison; a value there would be a figure nobody stated."""
+    root, db, before = good_build
+    edit(root, CLAIMS, "      metric: comparison\n", "      metric: comparison\n      value: 2\n")
+    line = line_of(root, CLAIMS, "value: 2", after="metric: comparison")
+    assert_rejected(root, db, before, f"{CLAIMS}:{line}", "effect.value", "a comparison has no value")
+
+
 def test_document_sha256_changed(good_build):
     root, db, before = good_build
     path = root / DOC_TEXT

@@ -185,3 +185,36 @@ def test_kb_map_and_effects_write_files_that_open(built_db, tmp_path):
     assert bad.exit_code == 1 and "Traceback" not in bad.output
     bad_year = runner.invoke(cli, ["map", "--db", str(built_db), "-o", str(png), "--year-min", "soon"])
     assert bad_year.exit_code == 1 and "year" in bad_year.output
+
+
+def test_map_counts_from_claim_rows_equal_the_sql_on_the_whole_kb(db):
+    """The PPTX map counts the rows it was handed (axes.cells_of); on every claim it must agree with the page."""
+    db.row_factory = sqlite3.Row
+    try:
+        claims = [dict(r) for r in db.execute("select * from claims")]
+    finally:
+        db.row_factory = None
+    from_rows = queries.map_counts_for_claims(claims)
+    assert from_rows == queries.map_counts(db) and from_rows
+    mapped = {c["id"] for c in claims if c["intervention"] is not None or c["outcome"] is not None}
+    from kb.charts.axes import cells_of
+
+    assert {c["id"] for c in claims if cells_of(c)} == mapped
+
+
+def test_selection_map_draws_only_the_cells_its_claims_occupy(db):
+    from kb.charts import slides
+
+    db.row_factory = sqlite3.Row
+    try:
+        claims = [dict(r) for r in db.execute("select * from claims where topics like '%recovery%'")]
+        unmapped = [dict(r) for r in db.execute("select * from claims where intervention is null and outcome is null")]
+    finally:
+        db.row_factory = None
+    assert claims and unmapped
+    chosen = slides.selection_map(claims, queries.topic_labels(db))
+    drawn = {(r["exposure"], r["outcome"]) for r in chosen.spec["layer"][0]["data"]["values"]}
+    placed = {(chosen.labels[r["exposure"]], chosen.labels[r["outcome"]]) for r in chosen.counts}
+    assert placed <= {(e, o.replace("\n", " ")) for e, o in drawn} and "Recovery from work" in {e for e, _ in drawn}
+    assert chosen.png().startswith(PNG_MAGIC)
+    assert slides.selection_map(unmapped) is None

@@ -205,8 +205,13 @@ def test_real_kb_all_claims_export_to_markdown_and_pptx(real_db, tmp_path):
     assert result.exit_code == 0
     slides = Presentation(str(tmp_path / "all.pptx")).slides
     titles = [s.shapes.title.text_frame.text for s in slides]
-    assert len([t for t in titles if not t.startswith("References")]) == n_claims
-    assert titles[n_claims] == "References"
+    # The evidence map of the selection first, then a card per claim, then the references.
+    assert titles[0] == "Evidence map: claims by intervention and outcome"
+    assert len([t for t in titles[1:] if not t.startswith("References")]) == n_claims
+    assert titles[n_claims + 1] == "References"
+    # The map names topics by their labels in the database, not by their spelt-out ids.
+    notes = slides[0].notes_slide.notes_text_frame.text
+    assert "Costs and use of services" in notes and "Costs and utilisation" not in notes
 
 
 def test_real_kb_sonnentag_claim_gives_the_exact_reference(real_db):

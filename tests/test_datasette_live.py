@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import os
 import socket
 import sqlite3
-import subprocess
-import sys
-import threading
-import time
 import urllib.parse
 from pathlib import Path
 
@@ -17,6 +13,7 @@ import bibtexparser
 import httpx
 import pytest
 import rispy
+from live_server import kb_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -33,48 +30,11 @@ DIABETES_QUERY = "evidence for compassion in diabetes care"
 DIABETES_CLAIM = "diabetes-compassion-blood-sugar-control"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(built_db):
     """`kb serve` as a user runs it; yields its base URL and the lines it printed."""
-    port = free_port()
-    kb = Path(sys.executable).with_name("kb")
-    env = dict(os.environ)
-    proc = subprocess.Popen(
-        [str(kb), "serve", "--db", str(built_db), "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while True:
-        if proc.poll() is not None:
-            pytest.fail("kb serve exited early:\n" + "".join(lines))
-        try:
-            if httpx.get(base + "/-/versions.json", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.time() > deadline:
-            proc.terminate()
-            pytest.fail("kb serve did not answer within 120 s:\n" + "".join(lines))
-        time.sleep(0.25)
-    yield base, lines
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with kb_serve(built_db) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -94,13 +54,16 @@ def test_kb_serve_over_http(server, expected):
     with httpx.Client(base_url=base, timeout=30) as http:
         home = http.get("/")
         assert home.status_code == 200 and "Evidence KB" in home.text
-        page = http.get("/-/search", params={"q": DIABETES_QUERY})
+        page = http.get("/-/kb/search", params={"q": DIABETES_QUERY})
         assert expected["statement"] in page.text and expected["citations"] in page.text
-        results = http.get("/-/search.json", params={"q": DIABETES_QUERY, "k": 5}).json()
+        results = http.get("/-/kb/search.json", params={"q": DIABETES_QUERY, "k": 5}).json()
+        if importlib.util.find_spec("datasette_search_all") is None:  # else /-/search is search-all's
+            moved = http.get("/-/search.json?q=diabetes&k=5")  # the old URL, redirected with its query
+            assert moved.status_code == 302 and moved.headers["location"] == "/-/kb/search.json?q=diabetes&k=5"
         assert isinstance(results, list) and results[0]["id"].startswith("diabetes-")
         assert {"id", "rank", "score", "statement", "citation", "citations", "effect", "certainty"} <= set(results[0])
         sql = "select claims.id from json_each(kb_search('diabetes', 5)) j join claims on claims.id = j.value ->> 'id'"
-        rows = http.get("/kb.json", params={"sql": sql, "_shape": "array"}).json()
+        rows = http.get("/kb.json", params={"sql": sql, "_shape": "array"}, follow_redirects=True).json()
         assert DIABETES_CLAIM in [r["id"] for r in rows]
         bib = http.get("/kb/claims.bib", params={"topics__arraycontains": "diabetes", "_size": "max"})
         library = bibtexparser.parse_string(bib.text)
@@ -111,7 +74,7 @@ def test_kb_serve_over_http(server, expected):
         assert apa.headers["content-type"].startswith("text/plain") and "(2011)" in apa.text
         source = http.get("/kb/sources/sonnentag2017advances").text
         assert 'href="/kb/claims/recovery-vacations"' in source
-        hostile = http.get("/-/search", params={"q": '<script>alert(1)</script>"><img src=x onerror=alert(2)>'}).text
+        hostile = http.get("/-/kb/search", params={"q": '<script>alert(1)</script>"><img src=x onerror=alert(2)>'}).text
         assert "<script>alert(1)" not in hostile and "<img src=x onerror" not in hostile
 
 
@@ -166,7 +129,7 @@ def test_search_in_a_real_browser(server, expected, tmp_path):
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-            page.goto(base + "/-/search")
+            page.goto(base + "/-/kb/search")
             page.fill("#kb-q", DIABETES_QUERY)
             page.press("#kb-q", "Enter")
             page.wait_for_selector(".kb-result")
@@ -193,7 +156,7 @@ def test_search_in_a_real_browser(server, expected, tmp_path):
 
             # Hostile input stays text: no script runs, no dialog opens.
             hostile = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
-            page.goto(base + "/-/search?" + urllib.parse.urlencode({"q": hostile}))
+            page.goto(base + "/-/kb/search?" + urllib.parse.urlencode({"q": hostile}))
             page.wait_for_load_state("load")
             assert dialogs == [] and errors == []
             assert page.input_value("#kb-q").startswith("<script>alert(1)</script>")

@@ -6,6 +6,7 @@ inspected, with metadata.json) over the real KB built with embeddings.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import urllib.parse
@@ -45,6 +46,18 @@ def q(value: str) -> str:
     return urllib.parse.quote_plus(value)
 
 
+def search_all_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("datasette_search_all") is not None
+
+
+def facet_results(payload: dict) -> dict:
+    """Facets by name: Datasette 1.0 nests them under "results" (beside "timed_out"), 0.65 does not."""
+    found = payload["facet_results"]
+    return found["results"] if "timed_out" in found else found
+
+
 def diabetes_claims(db) -> list[sqlite3.Row]:
     return db.execute(
         "select * from claims where id in (select claim_id from claim_topics where topic_id = 'diabetes') order by rowid"
@@ -60,7 +73,7 @@ async def test_served_immutable_with_inspected_counts_and_limits(ds, db):
     n_claims = db.execute("select count(*) from claims").fetchone()[0]
     assert n_claims > 0 and kb.cached_table_counts["claims"] == n_claims
     assert ds.setting("sql_time_limit_ms") == 1000
-    response = await ds.client.get("/kb.json?sql=" + q("delete from claims"))
+    response = await ds.client.get("/kb.json?sql=" + q("delete from claims"), follow_redirects=True)
     assert response.status_code == 400
     assert db.execute("select count(*) from claims").fetchone()[0] == n_claims
 
@@ -79,8 +92,8 @@ async def test_metadata_follows_a_database_with_another_name(built_db, tmp_path)
         shutil.copy2(source, target)
     renamed = make_datasette(other, ROOT / "metadata.json")
     await renamed.invoke_startup()
-    claims = (await renamed.client.get("/evidence/claims.json?_size=1")).json()
-    assert "topics" in claims["facet_results"]
+    claims = (await renamed.client.get("/evidence/claims.json?_size=1&_extra=facet_results")).json()
+    assert "topics" in facet_results(claims)
     assert (await renamed.client.get("/evidence/semantic_search.json?query=diabetes")).status_code == 200
     page = (await renamed.client.get("/evidence/claims/recovery-vacations")).text
     assert 'href="/evidence/sources/sonnentag2017advances"' in page
@@ -90,7 +103,7 @@ async def test_sql_time_limit_stops_runaway_queries(built_db):
     fast = make_datasette(built_db, ROOT / "metadata.json", {"sql_time_limit_ms": 50})
     await fast.invoke_startup()
     sql = "with recursive c(x) as (select 1 union all select x + 1 from c where x < 100000000) select count(*) from c"
-    response = await fast.client.get("/kb.json?sql=" + q(sql))
+    response = await fast.client.get("/kb.json?sql=" + q(sql), follow_redirects=True)
     assert response.status_code == 400
     assert "too long" in response.json()["error"].lower() or "interrupted" in response.json()["error"].lower()
 
@@ -131,11 +144,11 @@ async def test_metadata_describes_every_table_view_and_column(built_db):
 
 
 async def test_metadata_served_with_facets_and_label_columns(ds):
-    meta = (await ds.client.get("/-/metadata.json")).json()
-    assert meta["title"].startswith("Evidence KB")
-    claims = (await ds.client.get("/kb/claims.json?_size=1")).json()
-    assert {"topics", "kind", "study_design", "effect_direction", "certainty"} <= set(claims["facet_results"])
-    topics = {f["value"]: f["count"] for f in claims["facet_results"]["topics"]["results"]}
+    home = (await ds.client.get("/")).text
+    assert "<title>Evidence KB" in home and "Data license:" in home and "About:" in home
+    claims = (await ds.client.get("/kb/claims.json?_size=1&_extra=facet_results")).json()
+    assert {"topics", "kind", "study_design", "effect_direction", "certainty"} <= set(facet_results(claims))
+    topics = {f["value"]: f["count"] for f in facet_results(claims)["topics"]["results"]}
     assert topics["diabetes"] == 2
     links = (
         await ds.client.get("/kb/claim_sources.json?_labels=on&_shape=objects&source_key=hojat2011physicians")
@@ -185,14 +198,14 @@ async def test_home_page_counts_search_box_and_topics(ds, db):
     assert response.status_code == 200
     html = response.text
     assert "Evidence KB: compassionate leadership" in html
-    assert 'action="/-/search"' in html and 'name="q"' in html
+    assert 'action="/-/kb/search"' in html and 'name="q"' in html
     n_claims = db.execute("select count(*) from claims").fetchone()[0]
     assert f"<strong>{n_claims}</strong> claims" in html
     for topic in db.execute("select id, label, n_claims from topics"):
         assert f'href="/kb/claims_with_citations?topics__arraycontains={topic["id"]}"' in html
     assert '>Diabetes</a> <span class="kb-count" title="claims on this topic">2</span>' in html
     assert "Semantic search inside SQL" in html  # canned queries are listed
-    assert '<li><a href="/-/search">Search the evidence</a></li>' in html  # menu_links
+    assert '<li><a href="/-/kb/search">Search the evidence</a></li>' in html  # menu_links
     assert "/-/static-plugins/evidence_kb/kb.css" in html and "/-/static-plugins/evidence_kb/kb.js" in html
 
 
@@ -200,7 +213,7 @@ async def test_home_page_counts_search_box_and_topics(ds, db):
 
 
 async def test_search_page_finds_the_diabetes_finding(ds, db):
-    response = await ds.client.get("/-/search?q=" + q(DIABETES_QUERY))
+    response = await ds.client.get("/-/kb/search?q=" + q(DIABETES_QUERY))
     assert response.status_code == 200
     html = response.text
     for claim in diabetes_claims(db):
@@ -214,13 +227,13 @@ async def test_search_page_finds_the_diabetes_finding(ds, db):
 
 
 async def test_search_page_without_query_shows_form_and_examples(ds):
-    html = (await ds.client.get("/-/search")).text
+    html = (await ds.client.get("/-/kb/search")).text
     assert '<form class="kb-search-form"' in html and "Try" in html
     assert 'option value="diabetes"' in html
 
 
 async def test_search_json_is_the_kb_search_json_contract(ds, built_db):
-    response = await ds.client.get(f"/-/search.json?q={q(DIABETES_QUERY)}&k=5")
+    response = await ds.client.get(f"/-/kb/search.json?q={q(DIABETES_QUERY)}&k=5")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     from kb.cli import cli
@@ -236,13 +249,13 @@ async def test_search_json_is_the_kb_search_json_contract(ds, built_db):
 
 
 async def test_search_json_filters_mode_and_envelope(ds, db):
-    rows = (await ds.client.get("/-/search.json?q=compassion&k=50&topic=diabetes")).json()
+    rows = (await ds.client.get("/-/kb/search.json?q=compassion&k=50&topic=diabetes")).json()
     assert rows and all("diabetes" in r["topics"] for r in rows)
-    rows = (await ds.client.get("/-/search.json?q=leadership&kind=framework&mode=keyword")).json()
+    rows = (await ds.client.get("/-/kb/search.json?q=leadership&kind=framework&mode=keyword")).json()
     assert rows and all(r["kind"] == "framework" for r in rows)
-    rows = (await ds.client.get("/-/search.json?q=compassion&has_effect=1&k=50")).json()
+    rows = (await ds.client.get("/-/kb/search.json?q=compassion&has_effect=1&k=50")).json()
     assert rows and all(r["effect"] for r in rows)
-    envelope = (await ds.client.get(f"/-/search.json?q={q(DIABETES_QUERY)}&k=2&_envelope=1")).json()
+    envelope = (await ds.client.get(f"/-/kb/search.json?q={q(DIABETES_QUERY)}&k=2&_envelope=1")).json()
     assert envelope["query"] == DIABETES_QUERY and envelope["k"] == 2 and len(envelope["results"]) == 2
     assert envelope["mode"] == "hybrid"
 
@@ -264,7 +277,7 @@ async def test_search_json_filters_mode_and_envelope(ds, db):
     ],
 )
 async def test_search_json_rejects_out_of_bounds_parameters(ds, query, status, message):
-    response = await ds.client.get("/-/search.json?" + query)
+    response = await ds.client.get("/-/kb/search.json?" + query)
     assert response.status_code == status
     assert response.json()["ok"] is False
     assert message in response.json()["error"]
@@ -279,10 +292,80 @@ async def test_every_url_is_bounded(ds):
 
 
 async def test_k_is_bounded(ds, db):
-    response = await ds.client.get("/-/search.json?q=compassion&k=100000")
+    response = await ds.client.get("/-/kb/search.json?q=compassion&k=100000")
     assert response.status_code == 200
     assert len(response.json()) <= 100
     assert "k capped at 100" in json.loads(response.headers["x-kb-notices"])
+
+
+@pytest.mark.parametrize("old, new", [("/-/search", "/-/kb/search"), ("/-/search.json", "/-/kb/search.json")])
+async def test_old_search_urls_redirect_keeping_the_query(ds, old, new):
+    if search_all_installed():
+        pytest.skip("datasette-search-all serves /-/search here (tests/test_datasette_ecosystem.py)")
+    query = "q=" + q(DIABETES_QUERY) + "&k=3&topic=diabetes"
+    response = await ds.client.get(old + "?" + query)
+    assert response.status_code == 302
+    assert response.headers["location"] == new + "?" + query
+    assert (await ds.client.get(old)).headers["location"] == new
+    followed = await ds.client.get(old + "?" + query, follow_redirects=True)
+    assert followed.status_code == 200 and DIABETES_QUERY in urllib.parse.unquote_plus(str(followed.url))
+
+
+async def test_kb_home_page_lives_under_the_prefix(ds, db):
+    for path in ("/-/kb", "/-/kb/"):
+        response = await ds.client.get(path)
+        assert response.status_code == 200, path
+        html = response.text
+        assert "<title>Evidence KB: compassionate leadership</title>" in html
+        assert 'action="/-/kb/search"' in html and "Semantic search inside SQL" in html
+        assert f"<strong>{db.execute('select count(*) from claims').fetchone()[0]}</strong> claims" in html
+        assert 'href="/-/kb/topics/recovery"' in html and 'href="/kb"' in html
+    assert '<li><a href="/-/kb">Evidence KB home</a></li>' in html  # menu_links
+
+
+async def test_the_prefix_is_a_plugin_setting(built_db_no_embed, tmp_path):
+    import yaml
+
+    config = yaml.safe_load((ROOT / "datasette.yaml").read_text())
+    config["plugins"]["evidence-kb"]["prefix"] = "/-/evidence/"
+    (tmp_path / "datasette.yaml").write_text(yaml.safe_dump(config))
+    moved = make_datasette(built_db_no_embed, ROOT / "metadata.json", config_path=tmp_path / "datasette.yaml")
+    await moved.invoke_startup()
+    page = await moved.client.get("/-/evidence/search?q=diabetes")
+    assert page.status_code == 200 and "Among patients with diabetes" in page.text
+    assert 'action="/-/evidence/search"' in page.text and 'href="/-/evidence/certainty#' in page.text
+    assert (await moved.client.get("/-/evidence/search.json?q=diabetes")).json()[0]["id"].startswith("diabetes-")
+    assert (await moved.client.get("/-/evidence/map")).status_code == 200
+    assert (await moved.client.get("/-/kb/search?q=diabetes")).status_code == 404
+    if not search_all_installed():
+        assert (await moved.client.get("/-/search?q=x")).headers["location"] == "/-/evidence/search?q=x"
+    home = (await moved.client.get("/-/evidence")).text
+    assert 'href="/-/evidence/topics/recovery"' in home and 'href="/-/kb/' not in home
+
+    import click
+
+    from kb.serve import run_startup
+
+    config["plugins"]["evidence-kb"]["prefix"] = "kb pages"
+    (tmp_path / "datasette.yaml").write_text(yaml.safe_dump(config))
+    # Datasette 0.65 builds its routes in the constructor, 1.0 at startup: either way, one clear line.
+    with pytest.raises(click.ClickException, match="plugins.evidence-kb.prefix must be a path .* not 'kb pages'"):
+        bad = make_datasette(built_db_no_embed, ROOT / "metadata.json", config_path=tmp_path / "datasette.yaml")
+        await asyncio.to_thread(run_startup, bad)
+
+
+async def test_full_text_search_filters_the_claims_view(ds, db):
+    columns = [c[1] for c in db.execute("pragma table_info('claims_with_citations')")]
+    if "claim_rowid" not in columns:
+        pytest.skip("claims_with_citations has no claim_rowid yet (the ingest/schema.py patch of brief H3)")
+    rows = (await ds.client.get("/kb/claims_with_citations.json?_search=diabetes&_shape=objects")).json()["rows"]
+    expected = db.execute(
+        "select c.id from claims c join claims_fts f on f.rowid = c.rowid where claims_fts match 'diabetes'"
+    ).fetchall()
+    assert rows and {r["id"] for r in rows} == {r[0] for r in expected}
+    assert len(rows) < db.execute("select count(*) from claims").fetchone()[0]
+    html = (await ds.client.get("/kb/claims_with_citations")).text
+    assert 'name="_search"' in html  # Datasette shows its search box on the view
 
 
 # -- kb_search() in SQL -------------------------------------------------------------------
@@ -290,7 +373,7 @@ async def test_k_is_bounded(ds, db):
 
 async def test_kb_search_sql_function_documented_form(ds, db):
     sql = "select claims.* from json_each(kb_search('diabetes', 5)) j join claims on claims.id = j.value ->> 'id'"
-    response = await ds.client.get("/kb.json?_shape=objects&sql=" + q(sql))
+    response = await ds.client.get("/kb.json?_shape=objects&sql=" + q(sql), follow_redirects=True)
     assert response.status_code == 200, response.text
     ids = [r["id"] for r in response.json()["rows"]]
     assert {c["id"] for c in diabetes_claims(db)} <= set(ids)
@@ -301,7 +384,7 @@ async def test_kb_search_returns_ranked_id_score_array(ds):
     sql = (
         f"select kb_search('{DIABETES_QUERY}', 3) as hits, kb_search('', 3) as empty, kb_search('care', 100000) as big"
     )
-    row = (await ds.client.get("/kb.json?_shape=objects&sql=" + q(sql))).json()["rows"][0]
+    row = (await ds.client.get("/kb.json?_shape=objects&sql=" + q(sql), follow_redirects=True)).json()["rows"][0]
     hits = json.loads(row["hits"])
     assert len(hits) == 3 and set(hits[0]) == {"id", "score", "match"}
     assert hits[0]["id"].startswith("diabetes-")
@@ -309,20 +392,20 @@ async def test_kb_search_returns_ranked_id_score_array(ds):
     assert json.loads(row["empty"]) == []
     assert len(json.loads(row["big"])) <= 100
     # The same ranking as the search API, and json_extract works as well as ->>.
-    api = (await ds.client.get(f"/-/search.json?q={q(DIABETES_QUERY)}&k=3")).json()
+    api = (await ds.client.get(f"/-/kb/search.json?q={q(DIABETES_QUERY)}&k=3")).json()
     assert [h["id"] for h in hits] == [r["id"] for r in api]
     sql = (
         f"select j.key as rank, json_extract(j.value, '$.id') as id from json_each(kb_search('{DIABETES_QUERY}', 3)) j "
         "order by j.key"
     )
-    rows = (await ds.client.get("/kb.json?_shape=objects&sql=" + q(sql))).json()["rows"]
+    rows = (await ds.client.get("/kb.json?_shape=objects&sql=" + q(sql), follow_redirects=True)).json()["rows"]
     assert [r["id"] for r in rows] == [h["id"] for h in hits]
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_kb_search_rejects_overlong_queries(ds):
     sql = "select kb_search('" + "x" * 501 + "', 3)"
-    response = await ds.client.get("/kb.json?sql=" + q(sql))
+    response = await ds.client.get("/kb.json?sql=" + q(sql), follow_redirects=True)
     assert response.status_code == 400
 
 
@@ -357,7 +440,7 @@ async def test_topic_view_links_claims_and_exports_their_citations(ds, db):
         "select id, 'not-a-claim' as claim_id, key from claims, sources "
         "where claims.id = 'recovery-vacations' and sources.key = 'sonnentag2017advances'"
     )
-    html = (await ds.client.get("/kb?sql=" + q(sql))).text
+    html = (await ds.client.get("/kb?sql=" + q(sql), follow_redirects=True)).text
     assert '<a href="/kb/claims/recovery-vacations">recovery-vacations</a>' in html
     assert '<a href="/kb/sources/sonnentag2017advances">sonnentag2017advances</a>' in html
     assert 'href="/kb/claims/not-a-claim"' not in html
@@ -413,7 +496,8 @@ async def test_renderers_on_rows_views_link_tables_and_queries(ds, db):
     view = await ds.client.get("/kb/discrepancies.ris?_size=max")
     assert rispy.loads(view.text)
     sql = await ds.client.get(
-        "/kb.bib?sql=" + q("select source_key from claim_sources where claim_id = 'recovery-vacations'")
+        "/kb.bib?sql=" + q("select source_key from claim_sources where claim_id = 'recovery-vacations'"),
+        follow_redirects=True,
     )
     assert [e.key for e in bibtexparser.parse_string(sql.text).entries] == ["sonnentag2017advances"]
 
@@ -513,16 +597,16 @@ async def test_unknown_rows_and_routes_are_404(ds):
 async def test_kb_without_embeddings_falls_back_to_keyword_search(built_db_no_embed):
     plain = make_datasette(built_db_no_embed, ROOT / "metadata.json")
     await plain.invoke_startup()
-    response = await plain.client.get("/-/search.json?q=diabetes+blood+sugar&k=3")
+    response = await plain.client.get("/-/kb/search.json?q=diabetes+blood+sugar&k=3")
     assert response.status_code == 200 and response.headers["x-kb-mode"] == "keyword"
     assert response.json()[0]["id"] == "diabetes-compassion-blood-sugar-control"
     assert "semantic search is unavailable" in response.headers["x-kb-notices"]
-    semantic = await plain.client.get("/-/search.json?q=diabetes&mode=semantic")
+    semantic = await plain.client.get("/-/kb/search.json?q=diabetes&mode=semantic")
     assert semantic.status_code == 503 and "embeddings" in semantic.json()["error"]
-    html = (await plain.client.get("/-/search?q=diabetes")).text
+    html = (await plain.client.get("/-/kb/search?q=diabetes")).text
     assert "Semantic search is unavailable here" in html and "Among patients with diabetes" in html
     sql = "select j.value ->> 'id' as id from json_each(kb_search('diabetes blood sugar', 3)) j order by j.key"
-    rows = (await plain.client.get("/kb.json?_shape=array&sql=" + q(sql))).json()
+    rows = (await plain.client.get("/kb.json?_shape=array&sql=" + q(sql), follow_redirects=True)).json()
     assert rows[0] == {"id": "diabetes-compassion-blood-sugar-control"}
     claim = (await plain.client.get("/kb/claims/diabetes-compassion-blood-sugar-control")).text
     assert "Claims sharing the most topics" in claim

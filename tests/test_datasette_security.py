@@ -87,7 +87,7 @@ async def page(ds, path: str) -> str:
 
 
 async def test_search_page_escapes_hostile_claims(ds):
-    html = await page(ds, "/-/search?q=" + urllib.parse.quote_plus("diabetes care"))
+    html = await page(ds, "/-/kb/search?q=" + urllib.parse.quote_plus("diabetes care"))
     assert_escaped(html)
     assert "Diabetes care &lt;script&gt;alert(&#34;kb-xss&#34;)&lt;/script&gt;" in html
     assert "&#34;&gt;&lt;img src=x onerror=alert(&#34;kb-xss&#34;)&gt;" in html
@@ -98,12 +98,12 @@ async def test_search_page_escapes_hostile_claims(ds):
 @pytest.mark.parametrize("field", ["q", "topic", "kind", "mode", "k", "study_design"])
 async def test_search_page_escapes_hostile_parameters(ds, field):
     params = {"q": "diabetes", field: HOSTILE}
-    html = await page(ds, "/-/search?" + urllib.parse.urlencode(params))
+    html = await page(ds, "/-/kb/search?" + urllib.parse.urlencode(params))
     assert_escaped(html)
 
 
 async def test_hostile_query_is_echoed_escaped(ds):
-    html = await page(ds, "/-/search?q=" + urllib.parse.quote_plus(HOSTILE))
+    html = await page(ds, "/-/kb/search?q=" + urllib.parse.quote_plus(HOSTILE))
     assert_escaped(html)
     assert 'value="&lt;script&gt;alert(&#34;kb-xss&#34;)&lt;/script&gt; &#34;&gt;&lt;img' in html
     assert "<title>&lt;script&gt;" in html
@@ -134,7 +134,7 @@ async def test_claim_source_author_and_home_pages_escape_data(ds):
 
 
 async def test_json_and_exports_are_not_html(ds):
-    response = await ds.client.get("/-/search.json?q=diabetes")
+    response = await ds.client.get("/-/kb/search.json?q=diabetes")
     assert response.headers["content-type"].startswith("application/json")
     assert any(SCRIPT in r["statement"] for r in response.json())  # data is data in JSON
     for extension in ("bib", "ris", "apa"):
@@ -145,8 +145,8 @@ async def test_json_and_exports_are_not_html(ds):
 
 
 async def test_error_messages_escape_the_offending_value(ds):
-    html = await page(ds, "/-/search?q=care&topic=" + urllib.parse.quote_plus(SCRIPT))
+    html = await page(ds, "/-/kb/search?q=care&topic=" + urllib.parse.quote_plus(SCRIPT))
     assert "unknown topic" in html
     assert_escaped(html)
-    response = await ds.client.get("/-/search.json?q=care&topic=" + urllib.parse.quote_plus(SCRIPT))
+    response = await ds.client.get("/-/kb/search.json?q=care&topic=" + urllib.parse.quote_plus(SCRIPT))
     assert response.status_code == 400 and response.headers["content-type"].startswith("application/json")

@@ -16,12 +16,18 @@ import search
 from ingest.db import unseal
 from search import embeddings as emb
 from search.artifacts import build_search_artifacts, claim_texts
+from search.errors import IndexStale
 from search.index import (
     ANN_THRESHOLD,
+    IVFPQ_RERANK,
+    IVFPQ_THRESHOLD,
+    VectorIndex,
     build_index,
     choose_index_type,
     fingerprint_path_for,
     index_path_for,
+    load_index,
+    make_fingerprint,
     publish_index,
 )
 from search.model import DEFAULT_MODEL_ID, default_model_path, resolve_model
@@ -129,7 +135,10 @@ def test_choose_index_type_by_size_and_override():
     assert choose_index_type(70) == "flat"
     assert choose_index_type(ANN_THRESHOLD - 1) == "flat"
     assert choose_index_type(ANN_THRESHOLD) == "hnsw"
+    assert choose_index_type(IVFPQ_THRESHOLD - 1) == "hnsw"
+    assert choose_index_type(IVFPQ_THRESHOLD) == "ivfpq"
     assert choose_index_type(70, "ivf") == "ivf"
+    assert choose_index_type(70, "ivfpq") == "ivfpq"
     with pytest.raises(ValueError):
         choose_index_type(70, "lsh")
 
@@ -222,3 +231,146 @@ def test_unreadable_previous_database_is_ignored(built_db, tmp_path):
     assert stats["reused"] == stats["claims"]  # reused from the database itself
     publish_index(db, fresh, db)
     assert search.search(db, "HIV", k=1)[0].id.startswith("hiv-")
+
+
+# --- ivfpq: IVF-PQ candidates re-scored exactly from the claim_embeddings BLOBs ---
+
+
+@pytest.fixture(scope="module")
+def ivfpq_db(built_db, tmp_path_factory) -> Path:
+    """A copy of the real KB whose index is forced to ivfpq (vectors reused, nothing re-embedded)."""
+    db = tmp_path_factory.mktemp("kb-ivfpq") / "kb.db"
+    shutil.copy2(built_db, db)
+    unseal(db)
+    fresh = db.with_name("fresh.faiss")
+    stats = build_search_artifacts(db, fresh, index_type="ivfpq", progress=False)
+    assert stats["index_type"] == "ivfpq" and stats["embedded"] == 0
+    publish_index(db, fresh, db)
+    return db
+
+
+def _eval_queries() -> list[str]:
+    from search.evaluate import load_queries
+
+    return [q.query for q in load_queries()]
+
+
+def test_ivfpq_is_recorded_in_the_fingerprint_and_found_at_load(ivfpq_db):
+    import faiss
+
+    fp = json.loads(fingerprint_path_for(ivfpq_db).read_text())
+    assert fp["index_type"] == "ivfpq" and fp["rerank"] == IVFPQ_RERANK
+    assert fp["index_spec"].startswith("IVF") and ",PQ48x" in fp["index_spec"]
+    index = load_index(sqlite3.connect(ivfpq_db), ivfpq_db)
+    assert isinstance(faiss.downcast_index(index.index), faiss.IndexIVFPQ)
+    assert index.rowids is not None and len(index.rowids) == index.count == fp["count"]
+
+
+def test_ivfpq_search_gives_the_same_top_result_as_flat_for_real_queries(built_db, ivfpq_db):
+    queries = _eval_queries()
+    assert len(queries) >= 20
+    for query in queries:
+        flat = search.search(built_db, query, k=3, mode="semantic")
+        approx = search.search(ivfpq_db, query, k=3, mode="semantic")
+        assert approx[0].id == flat[0].id, query
+        # Re-ranked scores are exact cosines, so the reported similarity is the flat index's.
+        assert [r.similarity for r in approx] == [r.similarity for r in flat], query
+
+
+def test_ivfpq_reranked_scores_are_exact_inner_products_of_the_stored_vectors(ivfpq_db):
+    conn = sqlite3.connect(ivfpq_db)
+    index = load_index(conn, ivfpq_db)
+    stored = {
+        cid: emb.decode_vector(blob)
+        for cid, blob in conn.execute("select claim_id, embedding from claim_embeddings where model = ?", [index.model])
+    }
+    vectors = index.encoder().encode(_eval_queries()[:10])
+    for vector in vectors:
+        hits = index.query(vector, 10, conn=conn)
+        assert len(hits) == 10
+        for cid, score in hits:
+            assert score == pytest.approx(float(stored[cid] @ vector), abs=1e-6)
+        exact = sorted(stored, key=lambda cid: -float(stored[cid] @ vector))[:10]
+        assert [cid for cid, _ in hits] == exact
+
+
+def test_ivfpq_filtered_queries_return_only_allowed_claims(ivfpq_db):
+    conn = sqlite3.connect(ivfpq_db)
+    filtered = search.search(ivfpq_db, "compassion", k=5, mode="semantic", topic="hiv")
+    assert filtered and all("hiv" in r.topics for r in filtered)
+    index = load_index(conn, ivfpq_db)
+    allowed = {r[0] for r in conn.execute("select claim_id from claim_topics where topic_id = 'hiv'")}
+    vector = index.encoder().encode(["compassion and HIV viral load"])[0]
+    # Without conn the exact-subset shortcut is skipped: the IVF selector path, then the re-rank.
+    hits = index.query(vector, 3, allowed=allowed)
+    assert hits and {cid for cid, _ in hits} <= allowed
+    assert [cid for cid, _ in hits] == [cid for cid, _ in index.query(vector, 3, allowed=allowed, conn=conn)]
+
+
+def test_tampered_ivfpq_index_is_refused(ivfpq_db, tmp_path):
+    db = tmp_path / "kb.db"
+    shutil.copy2(ivfpq_db, db)
+    index_file = tmp_path / index_path_for(ivfpq_db).name
+    shutil.copy2(index_path_for(ivfpq_db), index_file)
+    shutil.copy2(fingerprint_path_for(ivfpq_db), fingerprint_path_for(db))
+    assert index_path_for(db) == index_file
+    assert search.search(db, "compassion", k=1, mode="semantic")
+    data = bytearray(index_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    index_file.write_bytes(bytes(data))
+    with pytest.raises(IndexStale, match="not the one this database was built with"):
+        search.search(db, "compassion", k=1, mode="semantic")
+
+
+def test_ivfpq_fingerprint_claiming_another_type_is_refused(ivfpq_db, tmp_path):
+    import faiss
+
+    db = tmp_path / "kb.db"
+    shutil.copy2(ivfpq_db, db)
+    shutil.copy2(index_path_for(ivfpq_db), tmp_path / index_path_for(ivfpq_db).name)
+    fp = json.loads(fingerprint_path_for(ivfpq_db).read_text())
+    fingerprint_path_for(db).write_text(json.dumps({**fp, "index_type": "hnsw"}))
+    with pytest.raises(IndexStale, match="not the 'hnsw' index its fingerprint records"):
+        load_index(sqlite3.connect(db), db)
+    fingerprint_path_for(db).write_text(json.dumps({**fp, "index_spec": "IVF4,PQ48x6"}))
+    with pytest.raises(IndexStale, match="not the 'ivfpq' index"):
+        load_index(sqlite3.connect(db), db)
+    assert isinstance(faiss.downcast_index(faiss.read_index(str(index_path_for(db)))), faiss.IndexIVFPQ)
+
+
+def test_ivfpq_rerank_recovers_exact_neighbours_when_candidates_are_a_small_fraction(built_db, tmp_path):
+    """12k vectors derived from the real embeddings (as benchmarks/synthetic.py does): 200 of 12,000 re-ranked."""
+    conn = sqlite3.connect(built_db)
+    _, base = emb.read_matrix(conn, DEFAULT_MODEL_ID)
+    rng = np.random.default_rng(0)
+    n, dim = 12_000, base.shape[1]
+    data = base[rng.integers(0, len(base), n)] + 0.5 * base[rng.integers(0, len(base), n)]
+    data += rng.normal(scale=0.3 / np.sqrt(dim), size=data.shape).astype(np.float32)
+    data = (data / np.linalg.norm(data, axis=1, keepdims=True)).astype(np.float32)
+    db = tmp_path / "vectors.db"
+    store = sqlite3.connect(db)
+    emb.ensure_table(store)
+    ids = [f"c{i:05d}" for i in range(n)]
+    # Stored in shuffled rowid order: the re-rank must look vectors up by rowid, not assume position order.
+    order = rng.permutation(n)
+    emb.write_rows(store, ((ids[i], "m", "h", emb.encode_vector(data[i])) for i in order))
+    store.commit()
+    rowids = dict(store.execute("select claim_id, rowid from claim_embeddings").fetchall())
+    index = VectorIndex(
+        build_index(data, "ivfpq"),
+        ids,
+        make_fingerprint("m", dim, [(c, "h") for c in ids], "ivfpq"),
+        str(db),
+        np.array([rowids[c] for c in ids], dtype=np.int64),
+    )
+    queries = data[rng.integers(0, n, 50)] + rng.normal(scale=0.2 / np.sqrt(dim), size=(50, dim)).astype(np.float32)
+    recalls = []
+    for q in queries:
+        exact_scores = data @ q
+        exact = set(np.argsort(-exact_scores)[:10])
+        hits = index.query(q, 10, conn=store)
+        assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+        for cid, score in hits:
+            assert score == pytest.approx(float(exact_scores[int(cid[1:])]), abs=1e-5)
+        recalls.append(len(exact & {int(cid[1:]) for cid, _ in hits}) / 10)
+    assert np.mean(recalls) >= 0.95, np.mean(recalls)

@@ -276,7 +276,9 @@ def test_hospital_cost_savings_match_their_source(db):
 
 def test_a_comparison_not_found_is_not_a_discrepancy(db):
     row = claim(db, "compassion-effects-exceed-aspirin-and-statins")
-    assert row["discrepancy"] is None and row["effect_status"] != "discrepant"
+    # The deck's comparison is an effect with no number; nobody confirmed it, so it is unchecked.
+    assert row["discrepancy"] is None and row["effect_status"] == "unchecked"
+    assert (row["effect_metric"], row["effect_value"], row["effect_direction"]) == ("comparison", None, "increase")
     assert row["source_effect_value"] is None
     assert "statins" in row["notes"] and "not seen" in row["notes"]
     # Kelley et al. (2014) pooled randomised trials: at least moderate.

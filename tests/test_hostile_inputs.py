@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kb.cli import cli
 from search.index import fingerprint_path_for, index_path_for
@@ -110,6 +113,23 @@ GOOD_CANDIDATE = (
     "document: " + DECK + "\nsource_file: deck.txt\ncandidates:\n"
     "- id: c1\n  status: candidate\n  quote: 'Inspiring'\n  char_start: 1\n  char_end: 10\n"
 )
+
+
+# The copied citations.bib is the real one; an appended entry starts two lines after its end.
+BIB_LINES = (Path(__file__).resolve().parent.parent / BIB).read_text(encoding="utf-8").count("\n")
+
+
+def bib_entry(entry: str, field: str | None, message: str, offset: int = 1):
+    """Append an entry; the problem must name citations.bib, the line `offset` lines into the entry, and the field."""
+    line = BIB_LINES + 2 + offset
+    fragments = [f"citations.bib:{line} ", message] + ([f"{field}:"] if field else [])
+    return append(BIB, "\n" + entry), fragments
+
+
+def oversized_bibliography(root: Path):
+    path = root / BIB
+    padding = ("% " + "x" * 98 + "\n") * (1024 * 1024 // 100 + 1)
+    path.write_text(path.read_text(encoding="utf-8") + padding, encoding="utf-8")
 
 
 def candidate_file(body: str):
@@ -490,6 +510,135 @@ CASES = {
         append(BIB, "\n@misc{bad2020verified,\n  title = {V},\n  verified = {perhaps},\n}\n"),
         ["citations.bib", "verified"],
     ),
+    # bibliography: values as written, checked before LaTeX decoding
+    "bibliography undefined macro": bib_entry(
+        "@misc{m2020macro,\n  title = undefinedmacro,\n}\n", "title", "undefined @string macro 'undefinedmacro'"
+    ),
+    "bibliography undefined macro in concatenation": bib_entry(
+        "@misc{m2020concat,\n  title = {A} # undefinedmacro,\n}\n", "title", "concatenation"
+    ),
+    "bibliography unclosed brace in quotes": bib_entry(
+        '@misc{u2020quote,\n  title = "A {b",\n}\n', "title", "unclosed LaTeX"
+    ),
+    "bibliography unclosed emph in quotes": bib_entry(
+        '@misc{u2020emph,\n  title = "\\emph{x",\n}\n', "title", "unclosed LaTeX"
+    ),
+    "bibliography unclosed brace": bib_entry(
+        "@misc{u2020brace,\n  title = {A {b},\n}\n", "entry", "malformed BibTeX", offset=0
+    ),
+    "bibliography unclosed math": bib_entry("@misc{u2020math,\n  title = {$x^2},\n}\n", "title", "math"),
+    "bibliography unclosed environment": bib_entry(
+        "@misc{u2020env,\n  title = {\\begin{quote} x},\n}\n", "title", "\\begin"
+    ),
+    "bibliography stray closing brace": bib_entry(
+        '@misc{u2020close,\n  title = "A}b",\n}\n', "title", "no opening brace"
+    ),
+    "bibliography braces nested deep": bib_entry(
+        "@misc{u2020deep,\n  title = {" + "{" * 3000 + "x" + "}" * 3000 + "},\n}\n", "title", "nested more than"
+    ),
+    "bibliography verb": bib_entry("@misc{u2020verb,\n  title = {\\verb|x|},\n}\n", "title", "\\verb"),
+    "bibliography empty names": bib_entry(
+        "@article{chowla2017empty,\n  author = {{} and and Chowla, R.},\n  title = {T},\n  journal = {J},\n"
+        "  year = {2017},\n}\n",
+        "author",
+        "name 1 is empty",
+    ),
+    "bibliography dangling and": bib_entry(
+        "@misc{smith2017and,\n  author = {Smith, J. and},\n  title = {T},\n}\n", "author", "'and'"
+    ),
+    "bibliography empty editor": bib_entry(
+        "@book{ed2017empty,\n  editor = {{}},\n  title = {T},\n  publisher = {P},\n  year = {2017},\n}\n",
+        "editor",
+        "is empty",
+    ),
+    "bibliography entry without key": bib_entry(
+        "@misc{,\n  title = {No key},\n}\n", "key", "no citation key", offset=0
+    ),
+    "bibliography entry without key or comma": bib_entry(
+        "@misc{\n  title = {No key},\n}\n", "entry", "malformed BibTeX", offset=0
+    ),
+    "bibliography key with space": bib_entry(
+        "@misc{two words,\n  title = {T},\n}\n", "key", "is not a citation key", offset=0
+    ),
+    "bibliography key with markup": bib_entry(
+        "@misc{<script>,\n  title = {T},\n}\n", "key", "is not a citation key", offset=0
+    ),
+    "bibliography key differs only in case": bib_entry(
+        "@misc{Redelmeier1995randomised,\n  title = {T},\n}\n", "key", "differs only in case", offset=0
+    ),
+    "bibliography duplicate field": bib_entry(
+        "@misc{dup2020field,\n  title = {A},\n  title = {B},\n}\n", "title", "given twice", offset=0
+    ),
+    "bibliography nul in title": bib_entry("@misc{nul2020,\n  title = {Nul \x00 here},\n}\n", "title", "NUL byte"),
+    "bibliography nul in comment": bib_entry("% a NUL \x00 in a comment\n", None, "NUL byte", offset=0),
+    "bibliography control character": bib_entry("@misc{bell2020,\n  title = {Bell \x07},\n}\n", "title", "U+0007"),
+    "bibliography urldate not iso": bib_entry(
+        "@online{d2020words,\n  title = {T},\n  url = {https://example.org},\n  urldate = {yesterday},\n}\n",
+        "urldate",
+        "yyyy-mm-dd",
+        offset=3,
+    ),
+    "bibliography urldate impossible": bib_entry(
+        "@online{d2020feb,\n  title = {T},\n  url = {https://example.org},\n  urldate = {2020-02-31},\n}\n",
+        "urldate",
+        "yyyy-mm-dd",
+        offset=3,
+    ),
+    "bibliography urldate in the future": bib_entry(
+        "@online{d2020future,\n  title = {T},\n  url = {https://example.org},\n  urldate = {2999-01-01},\n}\n",
+        "urldate",
+        "in the future",
+        offset=3,
+    ),
+    "bibliography urldate before the web": bib_entry(
+        "@online{d2020old,\n  title = {T},\n  url = {https://example.org},\n  urldate = {1901-01-01},\n}\n",
+        "urldate",
+        "before 1990",
+        offset=3,
+    ),
+    "bibliography empty title": bib_entry("@misc{t2020empty,\n  title = {},\n}\n", "title", "is empty"),
+    "bibliography blank title": bib_entry("@misc{t2020blank,\n  title = {   },\n}\n", "title", "is empty"),
+    "bibliography title empty once decoded": bib_entry(
+        "@misc{t2020emph,\n  title = {\\emph},\n}\n", "title", "is empty"
+    ),
+    "bibliography empty volume": bib_entry(
+        "@misc{t2020volume,\n  title = {T},\n  volume = {},\n}\n", "volume", "is empty", offset=2
+    ),
+    "bibliography url javascript mixed case": bib_entry(
+        "@misc{js2020case,\n  title = {T},\n  url = {JavaScript:alert(1)},\n}\n", "url", "not an http(s) URL", offset=2
+    ),
+    "bibliography url data": bib_entry(
+        "@misc{js2020data,\n  title = {T},\n  url = {data:text/html,<script>alert(1)</script>},\n}\n",
+        "url",
+        "not an http(s) URL",
+        offset=2,
+    ),
+    "bibliography url breaking out of an attribute": bib_entry(
+        '@misc{js2020attr,\n  title = {T},\n  url = {https://example.org/"onmouseover="alert(1)},\n}\n',
+        "url",
+        "not an http(s) URL",
+        offset=2,
+    ),
+    "bibliography javascript in howpublished": bib_entry(
+        "@misc{js2020how,\n  title = {T},\n  howpublished = {javascript:alert(1)},\n}\n",
+        "howpublished",
+        "markup or a script",
+        offset=2,
+    ),
+    "bibliography javascript url in note": bib_entry(
+        "@misc{js2020note,\n  title = {T},\n  note = {\\url{javascript:alert(1)}},\n}\n",
+        "note",
+        "markup or a script",
+        offset=2,
+    ),
+    "bibliography field over the size limit": bib_entry(
+        "@misc{big2020,\n  title = {" + "x" * 10_001 + "},\n}\n", "title", "the limit is 10,000"
+    ),
+    "bibliography file over the size limit": (oversized_bibliography, ["citations.bib", "1 MiB"]),
+    "bibliography with too much LaTeX": (
+        append(BIB, "\n% " + "\\'e{}" * 30_000 + "\n"),
+        ["citations.bib", "LaTeX commands and braces", "50,000"],
+    ),
 }
 
 
@@ -529,3 +678,100 @@ def test_hostile_input_is_refused_clearly_and_changes_nothing(name, kb_copy, pre
 
 def test_the_catalogue_is_large():
     assert len(CASES) >= 100
+
+
+# ---- the BibTeX path in bounded time ------------------------------------------------------------
+
+_BIB_BUDGET = 2.0  # seconds per parse; a 1 MB field took 8 s to decode before the size limit
+_BIB_FRAGMENTS = st.sampled_from(
+    [
+        "x",
+        "word " * 40,
+        "{",
+        "}",
+        "{{",
+        "}}",
+        "\\emph{",
+        "\\'e",
+        '\\"{o}',
+        "\\",
+        "$",
+        "$x^2$",
+        "\\begin{quote}",
+        "\\end{quote}",
+        "\\verb|",
+        "%",
+        "#",
+        '"',
+        ",",
+        "=",
+        " and ",
+        "and and",
+        "{}",
+        "@",
+        "@misc{k,",
+        "@string{s = {S}}",
+        "title = ",
+        "\x00",
+        "\n",
+        "--",
+        "~",
+        "<script>",
+        "javascript:",
+        "x" * 2000,
+        "{" * 50,
+    ]
+)
+
+
+def _parse_in_budget(text: str, tmp: Path):
+    from ingest.bibliography import parse_bibliography
+    from ingest.errors import Problems
+
+    path = tmp / "citations.bib"
+    path.write_text(text, encoding="utf-8")
+    problems = Problems(tmp)
+    start = time.perf_counter()
+    sources = parse_bibliography(path, problems)
+    elapsed = time.perf_counter() - start
+    assert elapsed < _BIB_BUDGET, f"{elapsed:.2f}s on {text[:80]!r}..."
+    for problem in problems.items:
+        assert problem.file == "citations.bib"
+    return sources, problems
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "{" + "x" * 1_000_000 + "}",
+        "{" + "{" * 5000 + "}" * 5000 + "}",
+        "{" + "\\'e{x} " * 1420 + "}",
+        '"' + "$" * 9000 + '"',
+        "{" + "\\begin{a}" * 1000 + "}",
+    ],
+)
+def test_hostile_field_is_decided_in_budget(value, tmp_path):
+    _parse_in_budget(f"@misc{{k2020,\n  title = {value},\n}}\n", tmp_path)
+
+
+def test_a_field_over_the_limit_is_refused_before_decoding(tmp_path):
+    sources, problems = _parse_in_budget("@misc{k2020,\n  title = {" + "x" * 900_000 + "},\n}\n", tmp_path)
+    assert not sources
+    assert [str(p) for p in problems.items] == [
+        "citations.bib:2 [k2020] title: 900,002 characters; the limit is 10,000 per field (checked before LaTeX decoding)"
+    ]
+
+
+@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fragments=st.lists(_BIB_FRAGMENTS, min_size=1, max_size=400))
+def test_random_bibtex_field_soup_is_decided_in_budget(fragments, tmp_path):
+    value = "".join(fragments)[:12_000]
+    sources, problems = _parse_in_budget(f"@misc{{k2020,\n  title = {{{value}}},\n}}\n", tmp_path)
+    # Either the entry is refused with its place named, or it came through with a title.
+    assert problems.items or "title" in sources["k2020"].fields
+
+
+@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fragments=st.lists(_BIB_FRAGMENTS, min_size=1, max_size=600))
+def test_random_bibtex_file_soup_is_decided_in_budget(fragments, tmp_path):
+    _parse_in_budget("".join(fragments)[:30_000], tmp_path)

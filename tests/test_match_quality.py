@@ -90,16 +90,16 @@ async def ds(built_db):
 
 @pytest.mark.asyncio(loop_scope="module")
 async def test_search_json_header_page_words_and_certainty_page(ds):
-    off = await ds.client.get("/-/search.json?q=xyzzy+qwerty")
+    off = await ds.client.get("/-/kb/search.json?q=xyzzy+qwerty")
     assert off.status_code == 200 and off.headers.get("x-kb-no-good-match") == "1"
     assert all(r["match"] == "weak" for r in off.json())
-    on = await ds.client.get("/-/search.json?q=do+compassionate+doctors+cost+less")
+    on = await ds.client.get("/-/kb/search.json?q=do+compassionate+doctors+cost+less")
     assert "x-kb-no-good-match" not in on.headers and on.json()[0]["match"] == "strong"
-    envelope = await ds.client.get("/-/search.json?q=xyzzy+qwerty&_envelope=1")
+    envelope = await ds.client.get("/-/kb/search.json?q=xyzzy+qwerty&_envelope=1")
     assert envelope.json()["no_good_match"] is True
-    page = await ds.client.get("/-/search?q=xyzzy+qwerty")
+    page = await ds.client.get("/-/kb/search?q=xyzzy+qwerty")
     assert "Nothing in the knowledge base answers this well. Closest:" in page.text
-    good = await ds.client.get("/-/search?q=do+compassionate+doctors+cost+less")
+    good = await ds.client.get("/-/kb/search?q=do+compassionate+doctors+cost+less")
     assert "Nothing in the knowledge base" not in good.text and "/-/kb/certainty#" in good.text
     explained = await ds.client.get("/-/kb/certainty")
     assert (
@@ -110,5 +110,7 @@ async def test_search_json_header_page_words_and_certainty_page(ds):
 @pytest.mark.asyncio(loop_scope="module")
 async def test_kb_search_sql_rows_carry_match(ds):
     sql = quote("select kb_search('xyzzy qwerty', 3) as r")
-    rows = json.loads((await ds.client.get(f"/kb.json?_shape=objects&sql={sql}")).json()["rows"][0]["r"])
+    rows = json.loads(
+        (await ds.client.get(f"/kb.json?_shape=objects&sql={sql}", follow_redirects=True)).json()["rows"][0]["r"]
+    )
     assert rows and all(set(row) == {"id", "score", "match"} and row["match"] == "weak" for row in rows)

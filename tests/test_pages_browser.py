@@ -4,16 +4,13 @@ machine, no horizontal overflow, a map cell that opens its claims. Screenshots g
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
 from pathlib import Path
 
-import httpx
 import pytest
+from live_server import kb_serve
 from test_datasette_live import CHROMIUM
 from test_datasette_live import CHROMIUM_ARGS as ARGS
 
@@ -21,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
 PAGES = [
     "/",
-    "/-/search?q=compassion+diabetes",
+    "/-/kb/search?q=compassion+diabetes",
     "/-/kb/map",
     "/-/kb/map?exposure=recovery&outcome=staff-wellbeing",
     "/-/kb/effects",
@@ -38,34 +35,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 @pytest.fixture(scope="module")
 def base_url(built_db_no_embed):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    kb = Path(sys.executable).with_name("kb")
-    proc = subprocess.Popen(
-        [str(kb), "serve", "--db", str(built_db_no_embed), "--port", str(port)],
-        cwd=ROOT,
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            if httpx.get(base + "/-/versions.json", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.fail("kb serve did not start")
-        time.sleep(0.25)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=15)
+    with kb_serve(built_db_no_embed) as (base, _lines):
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CLAIM = "diabetes-compassion-blood-sugar-control"
 OLD = "Among patients with diabetes, optimal blood sugar control was 80% higher with compassionate care."
 NEW = "Among patients with diabetes, optimal blood sugar (glycaemic) control was 80% higher with compassionate care."
-QUERY = "/-/search.json?q=blood+sugar+control+in+diabetes&k=1"
+QUERY = "/-/kb/search.json?q=blood+sugar+control+in+diabetes&k=1"
 
 
 def free_port() -> int:

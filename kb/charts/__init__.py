@@ -2,7 +2,8 @@
 
 One package serves the Datasette pages (inline SVG) and files for reports
 (`render_map`, `render_effects`; .svg or .png by extension). Each chart is
-drawn from one SQL statement in `queries`; `axes` says how claims are placed.
+drawn from one SQL statement in `queries`; `axes` says how claims are placed;
+`slides` draws the map and the effect charts of an exported deck from its claim rows.
 """
 
 from __future__ import annotations

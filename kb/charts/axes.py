@@ -21,6 +21,10 @@ it is listed; the map page says which topics it ignored.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from ingest.schema import json_list
+
 # Exposure topics, in the order the rows are drawn (leadership first, as in the value chain).
 EXPOSURE_TOPICS = (
     "compassionate-leadership",
@@ -89,6 +93,24 @@ LAYERS = (
     ("Finances", ("costs-and-utilisation",)),
 )
 OTHER_LAYER = "Other"
+
+
+def is_mapped(claim: Mapping) -> bool:
+    """On the map at all: the claim names a PICO intervention or outcome (the SQL's `is not null` test)."""
+    return claim.get("intervention") is not None or claim.get("outcome") is not None
+
+
+def cells_of(claim: Mapping) -> list[tuple[str, str]]:
+    """Every (exposure, outcome) cell a claim row sits in, by the rules above; [] when it is not mapped.
+
+    The claim's topics come from its `topics` column (a JSON array, as the claims table stores it, or a list).
+    """
+    if not is_mapped(claim):
+        return []
+    topics = set(json_list(claim.get("topics")))
+    exposures = [t for t in EXPOSURE_TOPICS if t in topics] or [OTHER_EXPOSURE]
+    outcomes = [t for t in OUTCOME_TOPICS if t in topics] or [OTHER_OUTCOME]
+    return [(e, o) for e in exposures for o in outcomes]
 
 
 def layer_of(topics: list[str]) -> str:

@@ -9,12 +9,13 @@ reader can check every bubble and point against the rows.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ingest.effects import RATIO_METRICS
 from ingest.schema import json_list
 
-from .axes import CERTAINTY_ORDER, EXPOSURE_TOPICS, OTHER_EXPOSURE, OTHER_OUTCOME, OUTCOME_TOPICS, layer_of
+from .axes import CERTAINTY_ORDER, EXPOSURE_TOPICS, OTHER_EXPOSURE, OTHER_OUTCOME, OUTCOME_TOPICS, cells_of, layer_of
 
 MAP_FILTERS = ("kind", "study_design", "document", "year_min", "year_max", "topic")
 
@@ -122,6 +123,21 @@ def topic_labels(conn: sqlite3.Connection) -> dict[str, str]:
 def map_counts(conn: sqlite3.Connection, filters: MapFilters | None = None) -> list[dict]:
     """One row per (exposure, outcome, certainty) with claims: what the bubbles are drawn from."""
     return _rows(conn, MAP_COUNTS_SQL, (filters or MapFilters()).params())
+
+
+def map_counts_for_claims(claims: Iterable[Mapping]) -> list[dict]:
+    """map_counts for claim rows already read (an export's selection), placed by axes.cells_of.
+
+    The same rows, in the same order, as MAP_COUNTS_SQL gives for those claims; tests/test_charts.py holds the two
+    equal on the whole KB.
+    """
+    cells: dict[tuple, set[str]] = {}
+    for claim in claims:
+        for exposure, outcome in cells_of(claim):
+            cells.setdefault((exposure, outcome, claim.get("certainty")), set()).add(claim["id"])
+    # SQLite sorts NULL before any text.
+    order = sorted(cells, key=lambda k: (k[0], k[1], k[2] is not None, k[2] or ""))
+    return [{"exposure": e, "outcome": o, "certainty": c, "n_claims": len(cells[(e, o, c)])} for e, o, c in order]
 
 
 def mapped_claim_count(conn: sqlite3.Connection, filters: MapFilters | None = None) -> int:

@@ -1,4 +1,8 @@
-"""Vega-Lite spec -> SVG or PNG, offline, with vl-convert (a Rust build of Vega with no browser or network)."""
+"""Vega-Lite spec -> SVG or PNG, offline, with vl-convert (a Rust build of Vega with no browser or network).
+
+vl-convert is imported on the first conversion, not with this module: kb.cite.pptx imports the charts, and
+`kb --help` or `kb cite -f apa` should not pay for loading a JavaScript engine.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,6 @@ import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
-
-import vl_convert
 
 from .queries import ChartError
 
@@ -29,6 +31,8 @@ def to_svg(spec: dict) -> str:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
+    import vl_convert
+
     svg = _VEGA_BASE.sub(r'\1="', vl_convert.vegalite_to_svg(spec))
     with _LOCK:
         _CACHE[key] = svg
@@ -38,6 +42,8 @@ def to_svg(spec: dict) -> str:
 
 
 def to_png(spec: dict, scale: float = 2.0) -> bytes:
+    import vl_convert
+
     return vl_convert.vegalite_to_png(spec, scale=scale)
 
 

@@ -39,8 +39,16 @@ def evidence_map(
     cols: list[str],
     labels: dict[str, str],
     cell_url: Callable[[str, str], str] | None = None,
+    *,
+    cell_step: int = 46,
+    row_step: int = 34,
+    bubble_range: tuple[int, int] = (40, 420),
+    label_limit: int = 160,
 ) -> dict:
-    """Rows exposures, columns outcomes; a bubble per certainty level in a cell, sized by claims; empty cells drawn."""
+    """Rows exposures, columns outcomes; a bubble per certainty level in a cell, sized by claims; empty cells drawn.
+
+    The sizes (pixels) suit the page; a slide asks for larger cells and bubbles.
+    """
     totals: dict[tuple[str, str], int] = {}
     for r in counts:
         totals[(r["exposure"], r["outcome"])] = totals.get((r["exposure"], r["outcome"]), 0) + r["n_claims"]
@@ -80,14 +88,13 @@ def evidence_map(
         "type": "nominal",
         "sort": [labels.get(t, t) for t in cols],
         "title": "Outcome",
-        "axis": {"orient": "top", "labelAngle": -40, "labelAlign": "left", "labelLimit": 160},
+        "axis": {"orient": "top", "labelAngle": -40, "labelAlign": "left", "labelLimit": label_limit},
     }
-    cell_step = 46
     href = {"href": {"field": "href"}} if cell_url else {}
     return _base(
         "Evidence map: claims by intervention and outcome",
         width={"step": cell_step},
-        height={"step": 34},
+        height={"step": row_step},
         layer=[
             {
                 "data": {"values": grid},
@@ -115,7 +122,7 @@ def evidence_map(
                         "field": "n",
                         "type": "quantitative",
                         "title": "Claims",
-                        "scale": {"range": [40, 420], "zero": False},
+                        "scale": {"range": list(bubble_range), "zero": False},
                         "legend": {"orient": "bottom"},
                     },
                     "color": {
@@ -166,6 +173,77 @@ def effect_points(rows: list[dict]) -> list[dict]:
                 }
             )
     return points
+
+
+def effect_card(figures: list[dict], axis_title: str, log_scale: bool = False) -> dict:
+    """The small chart beside an evidence card's number: one bar per figure from the line of no effect (0),
+    or a dot on a log axis for a ratio (no effect at 1), each labelled with its value.
+
+    figures: [{"label", "value", "text", "lead"}] top to bottom, so the figure the card leads with is first.
+    The lead is drawn in the card's accent colour, the other (the deck's, when it disagrees) in grey.
+    """
+    values = [f["value"] for f in figures]
+    reference = 1 if log_scale else 0
+    if log_scale:
+        low, high = min(values + [1]), max(values + [1])
+        domain = [low / 3, high * 3]
+    else:
+        low, high = min(values + [0]), max(values + [0])
+        span = (high - low) or 1
+        # Room beyond the bars' ends for the value labels.
+        domain = [low - span * 0.9 if low < 0 else 0, high + span * 0.9 if high > 0 else 0]
+    order = [f["label"] for f in figures]
+    y = {
+        "field": "label",
+        "type": "nominal",
+        "sort": order,
+        "title": None,
+        "axis": {"labelFontSize": 20, "labelColor": "#1f2937", "ticks": False, "domain": False, "labelPadding": 6},
+    }
+    x = {
+        "field": "value",
+        "type": "quantitative",
+        "scale": {"domain": domain, "nice": False, **({"type": "log"} if log_scale else {})},
+        "axis": {"labels": False, "ticks": False, "grid": False, "domain": False, "title": axis_title},
+    }
+    colour = {
+        "field": "lead",
+        "type": "nominal",
+        "scale": {"domain": [True, False], "range": ["#0f766e", "#9ca3af"]},
+        "legend": None,
+    }
+    negative = f"datum.value < {reference}"
+    mark = (
+        {"type": "point", "filled": True, "size": 260, "opacity": 1}
+        if log_scale
+        else {"type": "bar", "height": {"band": 0.62}}
+    )
+    return {
+        "$schema": SCHEMA,
+        "config": {"font": FONT, "view": {"stroke": None}, "axis": {"titleFontSize": 16, "titleColor": "#6b7280"}},
+        # Narrow, so the text stays large when the chart is placed 2.7 inches wide beside the number.
+        "width": 150,
+        "height": {"step": 40},
+        "data": {"values": figures},
+        "layer": [
+            {
+                "mark": {"type": "rule", "color": "#6b7280", "strokeWidth": 1.5},
+                "encoding": {"x": {"datum": reference, "type": "quantitative"}},
+            },
+            {"mark": mark, "encoding": {"y": y, "x": x, "color": colour}},
+            {
+                "mark": {
+                    "type": "text",
+                    "fontSize": 20,
+                    "fontWeight": "bold",
+                    "color": "#1f2937",
+                    "align": {"expr": f"{negative} ? 'right' : 'left'"},
+                    "dx": {"expr": f"{negative} ? -{9 if log_scale else 5} : {9 if log_scale else 5}"},
+                },
+                "encoding": {"y": y, "x": x, "text": {"field": "text"}},
+            },
+        ],
+    }
 
 
 def effect_direction(rows: list[dict], claim_url: Callable[[str], str] | None = None) -> dict:

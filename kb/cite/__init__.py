@@ -1,5 +1,5 @@
 """Citation export: claims and their sources as APA 7, BibTeX, RIS, CSL-JSON,
-slide-ready Markdown and PowerPoint evidence cards.
+slide-ready Markdown, PowerPoint evidence cards and a Word handout.
 
 Every formatter takes rows as read from the database (dicts of the `sources`
 and `claims` tables), so the CLI and the Datasette plugin share them:
@@ -9,7 +9,7 @@ and `claims` tables), so the CLI and the Datasette plugin share them:
     print(render("apa", selection.claims, selection.sources))
 
 See docs/citations.md. Names are imported on first use, so that `kb --help`
-does not load citeproc-py and python-pptx.
+does not load citeproc-py, python-pptx and python-docx.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ _LAZY = {
     "csl_items": "csl",
     "format_csl_json": "csl",
     "missing_fields": "csl",
+    "build_handout": "docx",
+    "format_docx": "docx",
     "format_markdown": "markdown",
     "build_presentation": "pptx",
     "format_pptx": "pptx",

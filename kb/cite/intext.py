@@ -21,9 +21,20 @@ from .ordering import family_name, initials, primary_names
 _ITALIC_TITLE_TYPES = {"book", "report", "webpage", "thesis", "dataset", "software", "motion_picture", "document"}
 
 
+def _escape(text: str, markup: str) -> str:
+    """Data never becomes markup: HTML-escaped for HTML, Markdown-escaped (which also stops raw HTML) for Markdown."""
+    if markup == "html":
+        return html.escape(text)
+    if markup == "markdown":
+        from .apa import markdown_escape
+
+        return markdown_escape(text)
+    return text
+
+
 def _emphasis(text: str, markup: str) -> str:
     if markup == "markdown":
-        return f"*{text}*"
+        return f"*{_escape(text, markup)}*"
     if markup == "html":
         return f"<i>{html.escape(text)}</i>"
     return text
@@ -42,8 +53,7 @@ def _title_as_author(item: Mapping, markup: str) -> str:
     title = item.get("title") or str(item.get("id", ""))
     if item.get("type") in _ITALIC_TITLE_TYPES:
         return _emphasis(title, markup)
-    quoted = f"\u201c{title}\u201d"
-    return html.escape(quoted) if markup == "html" else quoted
+    return _escape(f"\u201c{title}\u201d", markup)
 
 
 def _person(name: Mapping, with_initials: bool) -> str:
@@ -60,7 +70,10 @@ def author_text(item: Mapping, *, shown: int | None = None, with_initials: bool 
     if not people:
         return _title_as_author(item, markup)
     amp = "&amp;" if markup == "html" else "&"
-    esc = html.escape if markup == "html" else (lambda s: s)
+
+    def esc(text: str) -> str:
+        return _escape(text, markup)
+
     # Co-authors who exist but are unconfirmed: "Trzeciak et al." in the text,
     # where the marker name would read badly (the reference list keeps it).
     confirmed = [p for p in people if p.get("literal") != UNCONFIRMED_COAUTHORS]

@@ -36,7 +36,8 @@ def headline_effect(claim: Mapping) -> tuple[str | None, str | None]:
     if status == "discrepant" and claim.get("source_effect_text"):
         return claim["source_effect_text"], (f"the deck says \u201c{deck}\u201d" if deck else None)
     if status == "unchecked" and deck:
-        return deck, "the deck's figure, not yet checked against the source"
+        what = "comparison" if claim.get("effect_metric") == "comparison" else "figure"
+        return deck, f"the deck's {what}, not yet checked against the source"
     return deck, None
 
 

@@ -1,10 +1,12 @@
-"""Evidence cards as a PowerPoint deck: one slide per claim, then the references.
+"""Evidence cards as a PowerPoint deck: the evidence map of the selection, one slide per claim, then the references.
 
-Each card shows the statement (as the slide title, so it appears in outlines
-and to screen readers), the effect, the certainty and the in-text citation;
-the speaker notes hold the verbatim quote from the source document. Sizes are
-chosen from the text length because python-pptx cannot measure text; the
-text boxes also ask the viewer to shrink text that still overflows.
+The first slide is the bubble map of the selected claims (kb.charts.slides, the web map's placement rules),
+present only when at least one selected claim has a place on it (an intervention or outcome). Each card
+shows the statement (as the slide title, so it appears in outlines and to screen readers), the effect with
+a small chart of its figure beside it (only when the figure the card leads with is a number a bar or dot
+can show), the certainty and the in-text citation; the speaker notes hold the verbatim quote from the
+source document. Sizes are chosen from the text length because python-pptx cannot measure text; the text
+boxes also ask the viewer to shrink text that still overflows.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
 from ingest.schema import json_list
+from kb.charts import slides as chart_slides
 
 from .apa import Bibliography, html_to_runs
 from .csl import safe_url
@@ -45,6 +48,14 @@ MARGIN = Inches(0.7)
 BODY_W = SLIDE_W - 2 * MARGIN
 TITLE_ONLY_LAYOUT = 5
 REFERENCE_BOX_H = Inches(5.6)
+EFFECT_W = Inches(7.6)
+EFFECT_BOX_H = Inches(1.55)
+# The card's chart sits at the right of the effect column; the figure's text keeps the rest.
+CHART_W, CHART_H, CHART_GAP = Inches(2.7), Inches(1.45), Inches(0.2)
+# The map fills the slide below its title; a small selection's map is not blown up past this many EMU per
+# Vega pixel (its bubbles would be huge and its text larger than the title).
+MAP_TOP, MAP_BOX_H = Inches(1.45), Inches(4.95)
+MAP_MAX_EMU_PER_PX = 15_000
 
 
 def _size_for(text: str, steps: list[tuple[int, int]], smallest: int) -> int:
@@ -98,7 +109,7 @@ def _set_title(slide, text: str, size: int, top=Inches(0.9), height=Inches(2.5))
 
 
 def _label_and_value(slide, left, width, label, value, *, size, colour):
-    frame = _text_box(slide, label, left, Inches(3.75), width, Inches(1.55))
+    frame = _text_box(slide, label, left, Inches(3.75), width, EFFECT_BOX_H)
     _paragraph(frame, label.upper(), size=13, colour=MUTED, bold=True, first=True)
     _paragraph(frame, value, size=size, colour=colour, bold=True)
     return frame
@@ -143,15 +154,26 @@ def add_evidence_card(prs, claim: Mapping, bibliography: Bibliography, number: i
 
     effect, qualifier = headline_effect(claim)
     discrepant = claim.get("effect_status") == "discrepant" and qualifier
+    # The same test headline_effect leads with the source's figure by: the chart leads with the same figure.
+    chart = chart_slides.effect_chart_png(
+        claim, source_first=claim.get("effect_status") == "discrepant" and bool(claim.get("source_effect_text"))
+    )
+    width = EFFECT_W - CHART_W - CHART_GAP if chart else EFFECT_W
+    size = _size_for(effect, [(18, 40), (30, 32), (90, 24)], 18) if effect else 20
+    if chart and effect:
+        size = _fitting_size(effect, qualifier, width, size)
+    label = "Source figure" if discrepant else "Effect"
     frame = _label_and_value(
         slide,
         MARGIN,
-        Inches(7.6),
-        "Source figure" if discrepant else "Effect",
+        width,
+        label,
         effect or "No effect size stated",
-        size=_size_for(effect, [(18, 40), (30, 32), (90, 24)], 18) if effect else 20,
+        size=size,
         colour=ACCENT if effect else MUTED,
     )
+    if chart:
+        _add_effect_chart(slide, chart, claim)
     if qualifier:
         # At least 18 pt: the deck's own figure must stay readable (issue 10.3).
         _paragraph(frame, qualifier[0].upper() + qualifier[1:], size=18, colour=INK, italic=True)
@@ -188,6 +210,86 @@ def add_evidence_card(prs, claim: Mapping, bibliography: Bibliography, number: i
     referenced = keys + ([claim["source_effect_source"]] if note and claim.get("source_effect_source") else [])
     slide.notes_slide.notes_text_frame.text = _notes(claim, bibliography, referenced)
     return slide
+
+
+def _lines(text: str, size: float, width: int) -> int:
+    chars_per_line = (width / 914400) * 72 / (size * 0.47)
+    return max(1, math.ceil(len(text) / chars_per_line))
+
+
+def _fitting_size(effect: str, qualifier: str | None, width: int, size: int) -> int:
+    """The largest size up to `size` at which the label, the figure and the 18 pt qualifier fit the effect box
+    `width` wide; only a long verbatim source passage goes below 18 pt, so the viewer never has to shrink the
+    box and with it the deck's figure below 18 pt."""
+    room = (EFFECT_BOX_H - Inches(0.1)) / 12700  # points, less the frame's top and bottom insets
+    fixed = 13 * 1.2 + (_lines(qualifier, 18, width) * 18 * 1.2 if qualifier else 0)
+    for candidate in [s for s in (40, 32, 28, 24, 20, 18, 16, 14, 13, 12) if s <= size]:
+        if fixed + _lines(effect, candidate, width) * candidate * 1.2 <= room:
+            return candidate
+    return 12
+
+
+def _picture_fit(image: bytes, max_w: int, max_h: int, max_emu_per_px: float | None = None) -> tuple[int, int]:
+    from PIL import Image  # python-pptx's own dependency
+
+    with Image.open(io.BytesIO(image)) as im:
+        px_w, px_h = im.size
+    scale = min(max_w / px_w, max_h / px_h, max_emu_per_px or float("inf"))
+    return int(px_w * scale), int(px_h * scale)
+
+
+def _describe(picture, text: str) -> None:
+    # Alt text for screen readers; python-pptx has no API for it.
+    picture._element.nvPicPr.cNvPr.set("descr", text)
+
+
+def _add_effect_chart(slide, png: bytes, claim: Mapping):
+    width, height = _picture_fit(png, CHART_W, CHART_H)
+    left = MARGIN + EFFECT_W - CHART_W
+    top = Inches(3.75) + (EFFECT_BOX_H - height) // 2
+    picture = slide.shapes.add_picture(io.BytesIO(png), left, top, width, height)
+    picture.name = "effect-chart"  # tests and PowerPoint's selection pane find it by name
+    rows = chart_slides.card_figures(
+        claim, source_first=claim.get("effect_status") == "discrepant" and bool(claim.get("source_effect_text"))
+    )
+    _describe(picture, "Chart of the figure: " + "; ".join(f"{label} {f.text}" for label, f in rows))
+    return picture
+
+
+def add_map_slide(prs, claims: list[Mapping], topic_labels: Mapping[str, str] | None = None):
+    """The evidence map of the selected claims, or None (no slide) when none of them has a place on it."""
+    selection = chart_slides.selection_map(claims, topic_labels)
+    if selection is None:
+        return None
+    slide = prs.slides.add_slide(prs.slide_layouts[TITLE_ONLY_LAYOUT])
+    _accent_bar(slide)
+    _set_title(slide, selection.title, 30, top=Inches(0.45), height=Inches(0.9))
+    png = selection.png()
+    width, height = _picture_fit(png, BODY_W, MAP_BOX_H, MAP_MAX_EMU_PER_PX / chart_slides.MAP_SCALE)
+    picture = slide.shapes.add_picture(io.BytesIO(png), MARGIN + (BODY_W - width) // 2, MAP_TOP, width, height)
+    picture.name = "evidence-map"
+    n, mapped = selection.n_claims, selection.n_mapped
+    caption = f"The {n} claim{'s' if n != 1 else ''} in this deck: {mapped} on the map, placed by their topics"
+    if n > mapped:
+        caption += f"; {n - mapped} with no intervention or outcome {'are' if n - mapped > 1 else 'is'} not shown"
+    caption += "."
+    _describe(picture, f"{selection.title}. {caption}")
+    frame = _text_box(slide, "Map caption", MARGIN, MAP_TOP + MAP_BOX_H + Inches(0.15), BODY_W, Inches(0.5))
+    _paragraph(frame, caption, size=16, colour=MUTED, first=True)
+    slide.notes_slide.notes_text_frame.text = _map_notes(selection)
+    return slide
+
+
+def _map_notes(selection) -> str:
+    """Each cell's claims by certainty, for the presenter (the picture's numbers as text)."""
+    cells: dict[tuple[str, str], list[str]] = {}
+    for row in selection.counts:
+        level = certainty_label(row["certainty"]) or "certainty not stated"
+        cells.setdefault((row["exposure"], row["outcome"]), []).append(f"{row['n_claims']} {level.lower()}")
+    lines = ["Claims per cell (intervention or exposure \u2192 outcome), by certainty:"]
+    for (exposure, outcome), parts in cells.items():
+        lines.append(f"{selection.labels[exposure]} \u2192 {selection.labels[outcome]}: {', '.join(parts)}")
+    return "\n".join(lines)
 
 
 def _estimated_height(texts: list[str], size: int) -> int:
@@ -312,12 +414,20 @@ def _link_runs(paragraph) -> None:
             anchor = new_run
 
 
-def build_presentation(claims: Iterable[Mapping], sources: Iterable[Mapping]) -> Presentation:
+def build_presentation(
+    claims: Iterable[Mapping], sources: Iterable[Mapping], *, topic_labels: Mapping[str, str] | None = None
+) -> Presentation:
+    """The deck: the evidence map (when any claim has a place on it), the cards in the order given, the references.
+
+    topic_labels (topic id -> label, as in the topics table) name the map's rows and columns; without them a
+    topic's id is spelt out ("staff-wellbeing" -> "Staff wellbeing").
+    """
     claims = list(claims)
     bibliography = Bibliography(sources)
     prs = Presentation()
     prs.slide_width, prs.slide_height = SLIDE_W, SLIDE_H
     _core_properties(prs, claims, bibliography)
+    add_map_slide(prs, claims, topic_labels)
     for number, claim in enumerate(claims, 1):
         add_evidence_card(prs, claim, bibliography, number, len(claims))
     add_reference_slides(prs, bibliography)
@@ -325,8 +435,10 @@ def build_presentation(claims: Iterable[Mapping], sources: Iterable[Mapping]) ->
     return prs
 
 
-def format_pptx(claims: Iterable[Mapping], sources: Iterable[Mapping]) -> bytes:
+def format_pptx(
+    claims: Iterable[Mapping], sources: Iterable[Mapping], topic_labels: Mapping[str, str] | None = None
+) -> bytes:
     """The deck as .pptx bytes."""
     buffer = io.BytesIO()
-    build_presentation(claims, sources).save(buffer)
+    build_presentation(claims, sources, topic_labels=topic_labels).save(buffer)
     return buffer.getvalue()

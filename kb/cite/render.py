@@ -19,11 +19,15 @@ class Format:
     binary: bool = False
     options: tuple = ()
     description: str = ""
+    # The function also takes topic_labels= (topic id -> label): the PPTX evidence map names topics.
+    names_topics: bool = False
 
-    def render(self, claims, sources) -> str | bytes:
+    def render(self, claims, sources, topic_labels=None) -> str | bytes:
         module, name = self.function.split(":")
         fn = getattr(importlib.import_module(f"kb.cite.{module}"), name)
         args = (list(sources),) if self.sources_only else (list(claims), list(sources))
+        if self.names_topics:
+            return fn(*args, *self.options, topic_labels=topic_labels)
         return fn(*args, *self.options)
 
 
@@ -90,7 +94,17 @@ FORMATS: dict[str, Format] = {
             "pptx:format_pptx",
             sources_only=False,
             binary=True,
-            description="evidence cards, one slide per claim, then references",
+            description="an evidence map, evidence cards (one slide per claim), then references",
+            names_topics=True,
+        ),
+        Format(
+            "docx",
+            ".docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "docx:format_docx",
+            sources_only=False,
+            binary=True,
+            description="Word handout, each claim with its figure, certainty and quote, then references",
         ),
     ]
 }
@@ -105,6 +119,7 @@ FORMAT_FOR_EXTENSION = {
     ".txt": "apa",
     ".html": "apa-html",
     ".pptx": "pptx",
+    ".docx": "docx",
 }
 
 
@@ -134,11 +149,12 @@ def format_for_output(path, explicit_format: str | None) -> str:
     )
 
 
-def render(format_name: str, claims, sources) -> str | bytes:
+def render(format_name: str, claims, sources, topic_labels=None) -> str | bytes:
     """Render claim rows and the source rows they cite in one format (see FORMATS).
-    Source-only formats (apa*, bibtex, ris, csl-json) ignore the claims."""
+    Source-only formats (apa*, bibtex, ris, csl-json) ignore the claims; topic_labels
+    (topic id -> label, Selection.topic_labels) name the PPTX evidence map's rows and columns."""
     try:
         fmt = FORMATS[format_name]
     except KeyError:
         raise ValueError(f"unknown format {format_name!r}; choose from {', '.join(FORMATS)}") from None
-    return fmt.render(claims, sources)
+    return fmt.render(claims, sources, topic_labels)

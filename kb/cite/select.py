@@ -40,6 +40,8 @@ class Selection:
     claims: list[dict]
     sources: list[dict]
     notices: list[str] = field(default_factory=list)
+    # topic id -> label, for exports that name topics (the PPTX evidence map's rows and columns).
+    topic_labels: dict[str, str] = field(default_factory=dict)
 
     def warnings(self) -> list[str]:
         """What a trainer should know before using the export (printed on stderr)."""
@@ -184,4 +186,5 @@ def select(
     if not ordered:
         raise EmptySelection(" ".join(notices) or "No claims selected.")
     claims = claims_by_id(database, ordered)
-    return Selection(claims, sources_for_claims(database, claims), notices)
+    labels = {r["id"]: r["label"] for r in database.query("select id, label from topics")}
+    return Selection(claims, sources_for_claims(database, claims), notices, labels)

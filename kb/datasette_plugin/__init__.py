@@ -2,11 +2,13 @@
 
 * startup: find the KB database, load the FAISS index and query model once.
 * prepare_connection: the kb_search(query, k) SQL function.
-* register_routes: /-/search and /-/search.json; the pictures under /-/kb/ (charts_pages.py).
+* register_routes: every page under one prefix (plugin setting `prefix`, default /-/kb): the home,
+  search and search.json, certainty, and the pictures (routing.py); /-/search redirects there.
 * asgi_wrapper: a length limit on every URL, before any view parses it; a 503 once the KB is rebuilt under the server.
 * register_output_renderer: .bib, .ris and .apa on anything that cites.
-* extra_template_vars: data for the home page and the claim, source and
-  author pages (templates/row.html, templates/index.html).
+* prepare_jinja2_environment: our templates answer only the KB's database-specific names (templates.py).
+* extra_template_vars: data for the claim, source and author pages and, on Datasette 0.65, the home page.
+* top_homepage (Datasette 1.0): the KB's home content above Datasette's own.
 * render_cell: claim ids and source keys in views and SQL results link to their pages.
 * extra_css_urls / extra_js_urls / menu_links: styling, copy buttons, navigation.
 
@@ -24,10 +26,23 @@ from markupsafe import Markup
 
 from kb.charts.render import warm_up as warm_up_charts
 
-from . import cards, charts_pages, citations, errors, explorer, finder, finder_views, rebuilds, sql_limits
+from . import (
+    cards,
+    charts_pages,
+    citations,
+    compat,
+    errors,
+    explorer,
+    finder,
+    home,
+    rebuilds,
+    routing,
+    sql_limits,
+    templates,
+)
 from .kbdb import STATIC_NAME, find_kb_database, is_kb, is_kb_connection, kb_database, link_targets, state
 from .limits import MAX_URL_PATH_BYTES, MAX_URL_QUERY_BYTES
-from .links import Links
+from .links import Links, pages_prefix
 from .renderers import output_renderers
 
 EXPLORER_PAGES = {"claims": explorer.claim_page, "sources": explorer.source_page, "authors": explorer.author_page}
@@ -37,6 +52,7 @@ EXPLORER_PAGES = {"claims": explorer.claim_page, "sources": explorer.source_page
 def startup(datasette):
     async def inner():
         kb = state(datasette)
+        pages_prefix(datasette)  # a bad `prefix` setting stops the server here, with its message
         kb.database = await find_kb_database(datasette)
         if kb.database is None:
             return
@@ -45,6 +61,8 @@ def startup(datasette):
             kb.watch.start(db.path)
         kb.topics = await db.execute_fn(explorer.topic_options)
         kb.claim_ids, kb.source_keys, kb.views = await db.execute_fn(link_targets)
+        if kb.templates is not None:
+            kb.templates.names = templates.kb_template_names(db.name, await db.table_names() + await db.view_names())
         await finder.warm_up(datasette)
         citations.warm_in_background(db.path)
         # vl-convert's first chart starts its engine; pay that before a visitor does.
@@ -73,12 +91,17 @@ def prepare_connection(conn, database, datasette):
 
 @hookimpl
 def register_routes(datasette):
-    return [
-        (r"^/-/search\.json$", finder_views.search_json),
-        (r"^/-/search$", finder_views.search_page),
-        (r"^/-/kb/certainty$", finder_views.certainty_page),
-        *charts_pages.routes(),
-    ]
+    return routing.routes(datasette)
+
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):
+    state(datasette).templates = templates.install(env, datasette)
+
+
+@hookimpl
+def top_homepage(datasette, request):
+    return home.top_of_homepage(datasette, request)
 
 
 @hookimpl
@@ -122,21 +145,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
             return {}
         links = Links(datasette, db.name)
         extra = {"kb_database": db.name, "kb_search_url": links.search_page()}
-        if view_name == "index":
-            extra["kb_home"] = await db.execute_fn(lambda conn: explorer.home(conn, links))
-            # Leaders land on the topic's page of cards; the filtered table (topic.url) stays beside it.
-            for topic in extra["kb_home"]["topics"]:
-                topic["page_url"] = links.topic_page(topic["id"])
-            extra["kb_nav"] = charts_pages.chart_nav(links)
-            extra["kb_queries"] = [
-                {
-                    "name": q["name"],
-                    "title": q.get("title") or q["name"],
-                    "description": q.get("description"),
-                    "url": links.query(q["name"]),
-                }
-                for q in (await datasette.get_canned_queries(db.name, request.actor if request else None)).values()
-            ]
+        if view_name == "index" and not compat.HAS_TOP_HOOKS:
+            extra.update(await home.home_context(datasette, request))
         elif view_name == "row" and is_kb(datasette, database) and table in EXPLORER_PAGES and request:
             pks = urlsafe_components(request.url_vars.get("pks", ""))
             if len(pks) == 1:
@@ -190,6 +200,7 @@ def menu_links(datasette):
         return []
     links = Links(datasette, db.name)
     return [
+        {"href": links.home_page(), "label": "Evidence KB home"},
         {"href": links.search_page(), "label": "Search the evidence"},
         {"href": links.evidence_map(), "label": "Evidence map"},
         {"href": links.effects_page(), "label": "Effects"},

@@ -1,4 +1,4 @@
-"""The chart and topic pages: /-/kb/map, /-/kb/effects, /-/kb/graph, /-/kb/topics/<id>.
+"""The chart and topic pages: <prefix>/map, /effects, /graph, /topics/<id> (prefix /-/kb by default).
 
 Charts are Vega-Lite specs (kb.charts) rendered to SVG on the server by
 vl-convert and inlined, so the browser loads no chart library and nothing
@@ -17,17 +17,16 @@ from kb.charts import ChartError, MapFilters, axes, queries, specs
 
 from .cards import claim_cards
 from .kbdb import kb_database
-from .links import PAGES_PREFIX, Links
-
-ROUTES_PREFIX = "^" + PAGES_PREFIX.replace("-", r"\-")
+from .links import Links
 
 
-def routes() -> list[tuple[str, object]]:
+def routes(prefix_re: str) -> list[tuple[str, object]]:
+    """The pages' routes; prefix_re is the escaped prefix, anchored."""
     return [
-        (ROUTES_PREFIX + r"/map$", map_page),
-        (ROUTES_PREFIX + r"/effects$", effects_page),
-        (ROUTES_PREFIX + r"/graph$", graph_page),
-        (ROUTES_PREFIX + r"/topics/(?P<topic_id>[^/]{1,200})$", topic_page),
+        (prefix_re + r"/map$", map_page),
+        (prefix_re + r"/effects$", effects_page),
+        (prefix_re + r"/graph$", graph_page),
+        (prefix_re + r"/topics/(?P<topic_id>[^/]{1,200})$", topic_page),
     ]
 
 

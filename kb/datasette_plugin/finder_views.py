@@ -1,4 +1,4 @@
-"""/-/search (a page for people) and /-/search.json (the same results for programs)."""
+"""<prefix>/search (a page for people) and <prefix>/search.json (the same results for programs); prefix /-/kb by default."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ async def search_json(datasette, request) -> Response:
     except BadParameter as exc:
         return _json_error(str(exc), 400)
     if not req.query:
-        return _json_error("q is required: /-/search.json?q=your+question&k=10", 400)
+        example = Links(datasette, None).search_json(q="your question", k=10)
+        return _json_error(f"q is required: {example}", 400)
     try:
         outcome = await finder.run(datasette, req)
     except InvalidQuery as exc:
@@ -67,7 +68,7 @@ async def search_json(datasette, request) -> Response:
 
 
 async def certainty_page(datasette, request) -> Response:
-    """/-/kb/certainty: what the certainty badges mean, from docs/certainty.md's rules."""
+    """<prefix>/certainty: what the certainty badges mean, from docs/certainty.md's rules."""
     from search.results import RULE_REASONS
 
     levels = [{"id": level, "label": level.replace("_", " "), "meaning": text} for level, text in RULE_REASONS.items()]
@@ -91,7 +92,7 @@ async def search_page(datasette, request) -> Response:
             error, status = str(exc), 400
         except SearchError as exc:
             error, status = str(exc), 503
-    links = Links(datasette, db.name) if db is not None else None
+    links = Links(datasette, db.name if db is not None else None)
     results = []
     if outcome is not None:
         results = await db.execute_fn(lambda conn: _decorate(conn, outcome.results, links))
@@ -114,10 +115,12 @@ async def search_page(datasette, request) -> Response:
         "notices": outcome.notices if outcome else [],
         "result_mode": outcome.mode if outcome else None,
         "no_good_match": bool(outcome and outcome.results and outcome.no_good_match),
-        "certainty_url": datasette.urls.path("/-/kb/certainty"),
+        "certainty_url": links.certainty_page(),
         "semantic_unavailable": state(datasette).semantic_unavailable,
-        "examples": [{"q": e, "url": links.search_page(q=e) if links else "#"} for e in EXAMPLES],
-        "json_url": _json_url(datasette, request),
+        "examples": [{"q": e, "url": links.search_page(q=e)} for e in EXAMPLES],
+        "search_url": links.search_page(),
+        "json_url": links.search_json(request.query_string),
+        "json_example": links.search_json() + "?q=…&k=10",
     }
     html = await datasette.render_template("kb_search.html", context, request=request, view_name="kb_search")
     return Response.html(html, status=status)
@@ -128,11 +131,6 @@ def _parse(request):
         raise BadParameter(f"the query string is too long (limit {MAX_QUERY_STRING_CHARS} characters)")
     # Hybrid by default, as `kb search`; without embeddings it degrades to keyword with a notice.
     return finder.parse_request(request.args)
-
-
-def _json_url(datasette, request) -> str:
-    base = str(datasette.urls.path("/-/search.json"))
-    return base + (("?" + request.query_string) if request.query_string else "")
 
 
 def _vocabulary(name: str) -> tuple:

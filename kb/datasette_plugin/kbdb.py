@@ -26,6 +26,10 @@ class KBState:
     """Per-instance facts the hooks share, found at startup."""
 
     database: str | None = None
+    # Where the plugin's pages live (links.pages_prefix).
+    prefix: str | None = None
+    # The loader answering the KB's database-specific template names (templates.py), filled at startup.
+    templates: object | None = None
     # Why semantic search is unavailable (no embeddings, no index, no model), if it is.
     semantic_unavailable: str | None = None
     topics: list[dict] = field(default_factory=list)
