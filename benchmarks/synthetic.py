@@ -182,17 +182,23 @@ def derived_vectors(
     near-copies. mix=0 gives the stress case: ~n/len(base) noisy copies of each
     real vector, whose top-10 are near-ties that every ANN index finds hard.
     """
+    out = np.empty((n, base_vectors.shape[1]), dtype=np.float32)
+    for start, chunk in _derived_chunks(base_vectors, n, noise, mix, seed):
+        out[start : start + len(chunk)] = chunk
+    return out
+
+
+def _derived_chunks(base_vectors: np.ndarray, n: int, noise: float, mix: float, seed: int):
+    """(start, unit vectors) in chunks of 100k: one sequence of random draws, so the file and the array agree."""
     rng = np.random.default_rng(seed)
     dim = base_vectors.shape[1]
-    out = np.empty((n, dim), dtype=np.float32)
     for start in range(0, n, 100_000):
         m = min(100_000, n - start)
         chunk = base_vectors[rng.integers(0, len(base_vectors), m)]
         if mix:
             chunk = chunk + mix * base_vectors[rng.integers(0, len(base_vectors), m)]
         chunk = chunk + rng.normal(scale=noise / np.sqrt(dim), size=chunk.shape).astype(np.float32)
-        out[start : start + m] = chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
-    return out
+        yield start, chunk / np.linalg.norm(chunk, axis=1, keepdims=True)
 
 
 def derive_embeddings(
@@ -237,16 +243,9 @@ def write_derived_vectors(
     """
     path = Path(path)
     part = path.with_name(path.name + ".part")
-    rng = np.random.default_rng(seed)
-    dim = base_vectors.shape[1]
     with open(part, "wb") as out:
-        for start in range(0, n, 100_000):
-            m = min(100_000, n - start)
-            chunk = base_vectors[rng.integers(0, len(base_vectors), m)]
-            if mix:
-                chunk = chunk + mix * base_vectors[rng.integers(0, len(base_vectors), m)]
-            chunk = chunk + rng.normal(scale=noise / np.sqrt(dim), size=chunk.shape).astype(np.float32)
-            (chunk / np.linalg.norm(chunk, axis=1, keepdims=True)).astype("<f4").tofile(out)
+        for _start, chunk in _derived_chunks(base_vectors, n, noise, mix, seed):
+            chunk.astype("<f4").tofile(out)
     part.replace(path)
     return path
 

@@ -77,7 +77,9 @@ def check(root, db_path):
 @click.option(
     "--model", envvar="KB_MODEL", default=None, help="sentence-transformers model name or path [env: KB_MODEL]."
 )
-@click.option("--index-type", type=click.Choice(["auto", "flat", "hnsw", "ivf"]), default="auto", show_default=True)
+@click.option(
+    "--index-type", type=click.Choice(["auto", "flat", "hnsw", "ivf", "ivfpq"]), default="auto", show_default=True
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def build_command(root, db_path, embed, model, index_type, quiet):
     """Build the database atomically: the old one stays intact if anything fails."""

@@ -231,8 +231,32 @@ def app_from_environment():
         json.loads(os.environ.get(_ENV_SETTINGS) or "{}"),
         Path(config) if config else None,
     )
-    run_startup(ds)
-    return ds.app()
+    return _started_at_boot(ds, ds.app())
+
+
+def _started_at_boot(ds, app):
+    """The app, running the plugins' startup when uvicorn starts the worker (the ASGI lifespan event),
+    so the index and query model load before the first visitor, not on their request. The factory
+    itself cannot run it: uvicorn calls the factory inside its own running event loop."""
+
+    async def asgi(scope, receive, send):
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await ds.invoke_startup()
+                except Exception as exc:  # noqa: BLE001 - uvicorn reports it and stops the worker
+                    await send({"type": "lifespan.startup.failed", "message": f"Evidence KB: {exc}"})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    return asgi
 
 
 def run_workers(

@@ -15,6 +15,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ingest.db import connect
 
 from . import embeddings as emb
@@ -114,14 +116,15 @@ def build_search_artifacts(
             emb.write_rows(
                 conn, ((cid, spec.id, hashes[cid], reused.get(cid) or vectors[cid]) for cid in sorted(texts))
             )
-        pairs, matrix = emb.read_matrix(conn, spec.id)
+        pairs = emb.index_order(conn, spec.id)
+        dimension = _stored_dimension(conn, spec.id) if pairs else _model_dimension(spec.location)
+        kind = choose_index_type(len(pairs), index_type)
+        fingerprint = make_fingerprint(spec.id, dimension, pairs, kind, weights_sha256=weights)
+        if not _reuse_previous_index(previous_db, fingerprint, index_path):
+            index = _index_from_database(conn, spec.id, len(pairs), dimension, kind, Path(index_path))
+            write_index(index, fingerprint, index_path)
     finally:
         conn.close()
-    dimension = matrix.shape[1] if len(pairs) else _model_dimension(spec.location)
-    kind = choose_index_type(len(pairs), index_type)
-    fingerprint = make_fingerprint(spec.id, dimension, pairs, kind, weights_sha256=weights)
-    if not _reuse_previous_index(previous_db, fingerprint, index_path):
-        write_index(build_index(matrix.reshape(len(pairs), dimension), kind), fingerprint, index_path)
     encoder = _export_query_encoder(spec, int(dimension), db_path, previous_db)
     write_term_counts(db_path)
     return {
@@ -134,6 +137,36 @@ def build_search_artifacts(
         "query_encoder": encoder,
         "seconds": round(time.perf_counter() - started, 2),
     }
+
+
+def _stored_dimension(conn: sqlite3.Connection, model: str) -> int:
+    row = conn.execute(f"select length(embedding) from {emb.TABLE} where model = ? limit 1", [model]).fetchone()
+    return row[0] // 4
+
+
+def _index_from_database(conn: sqlite3.Connection, model: str, count: int, dimension: int, kind: str, index_path: Path):
+    """The index over the stored vectors in index order.
+
+    ivfpq is for collections too big to hold twice in RAM (10M x 384 float32 is
+    15 GB): the BLOBs are spilled to a float32 file beside the index and the index is
+    built from it a chunk at a time. A killed build's spill file matches
+    kb.build's leftover pattern (.kb.db.*.tmp*) and is removed by the next build.
+    """
+    if kind != "ivfpq" or count == 0:
+        _, matrix = emb.read_matrix(conn, model)
+        return build_index(matrix.reshape(count, dimension), kind)
+    spill = Path(str(index_path) + ".vectors")
+    try:
+        matrix = np.memmap(spill, dtype="<f4", mode="w+", shape=(count, dimension))
+        cursor = conn.execute(f"select embedding from {emb.TABLE} where model = ? order by claim_id", [model])
+        row = 0
+        while batch := cursor.fetchmany(65_536):
+            matrix[row : row + len(batch)] = emb.decode_matrix([b[0] for b in batch], dimension)
+            row += len(batch)
+        matrix.flush()
+        return build_index(matrix, kind)
+    finally:
+        spill.unlink(missing_ok=True)
 
 
 def _weights_sha256(location: str) -> str | None:

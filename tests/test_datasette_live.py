@@ -79,6 +79,18 @@ def test_kb_serve_over_http(server, expected):
 
 
 @pytest.mark.server
+def test_kb_serve_with_two_workers_answers_from_each(built_db):
+    """--workers N: each uvicorn worker starts the plugin at boot (ASGI lifespan) and serves search."""
+    with kb_serve(built_db, "--workers", "2") as (base, lines):
+        with httpx.Client(base_url=base, timeout=60) as http:
+            # Different k, so no answer comes from the other worker's cache of an earlier one.
+            answers = [http.get("/-/kb/search.json", params={"q": DIABETES_QUERY, "k": k}) for k in range(3, 11)]
+    assert all(r.status_code == 200 for r in answers), [r.status_code for r in answers]
+    assert all(DIABETES_CLAIM in [hit["id"] for hit in r.json()[:3]] for r in answers)
+    assert "Traceback" not in "".join(lines), "".join(lines)
+
+
+@pytest.mark.server
 def test_kb_serve_listens_on_loopback_only(server):
     base, _ = server
     port = urllib.parse.urlparse(base).port

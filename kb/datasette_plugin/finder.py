@@ -121,9 +121,10 @@ class Outcome:
         return [r.to_dict() for r in self.results]
 
     def json_bytes(self) -> bytes:
-        # Identical to `kb search --json` (indent 2, UTF-8 kept), cached with the results.
+        # The same objects as `kb search --json`, without its indentation: json's C encoder does not indent,
+        # and the pure-Python one it falls back to cost 1.8 ms a request. Cached with the results.
         if self._json is None:
-            self._json = json.dumps(self.dicts(), indent=2, ensure_ascii=False).encode("utf-8")
+            self._json = json.dumps(self.dicts(), ensure_ascii=False).encode("utf-8")
         return self._json
 
 
