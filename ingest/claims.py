@@ -57,7 +57,10 @@ PICO_FIELDS = {"population", "setting", "intervention", "comparator", "outcome"}
 # Column order of the PICO parts in `claims` and in the search context.
 PICO_ORDER = ("population", "setting", "intervention", "comparator", "outcome")
 EFFECT_FIELDS = {"text", "metric", "value", "direction"}
-SOURCE_EFFECT_FIELDS = EFFECT_FIELDS | {"source", "location"}
+# summary: the source's figure in the deck's few words ("34% lower annual charges"), what a headline shows
+# when deck and source differ; `text` stays the source's verbatim words.
+SOURCE_EFFECT_FIELDS = EFFECT_FIELDS | {"source", "location", "summary"}
+SUMMARY_MAX_CHARS = 80
 STUDY_FIELDS = {"design", "n_studies", "n_participants", "country"}
 SOURCE_LINK_FIELDS = {"key", "role", "confidence", "locator", "note"}
 ITEM_FIELDS = {"label", "detail"}
@@ -73,6 +76,7 @@ class EffectSize:
     direction: str | None
     source: str | None = None
     location: str | None = None
+    summary: str | None = None
 
 
 @dataclass
@@ -149,6 +153,7 @@ class Claim:
             **_effect_columns("source_effect", source_effect),
             "source_effect_source": source_effect.source if source_effect else None,
             "source_effect_location": source_effect.location if source_effect else None,
+            "source_effect_summary": source_effect.summary if source_effect else None,
             "effect_status": effect_status(self),
             "discrepancy": self.discrepancy,
             "study_design": self.study.get("design"),
@@ -552,4 +557,12 @@ def _effect(check: _Checker, raw: LineDict, key: str, allowed: set) -> EffectSiz
         return None
     source = check.string(mapping, "source", key + ".") if "source" in allowed else None
     location = check.string(mapping, "location", key + ".") if "location" in allowed else None
-    return EffectSize(text, metric, value, direction, source, location)
+    summary = check.string(mapping, "summary", key + ".") if "summary" in allowed else None
+    if summary is not None and len(summary) > SUMMARY_MAX_CHARS:
+        check.add(
+            mapping.line_of("summary"),
+            key + ".summary",
+            f"{len(summary)} characters; a headline figure is at most {SUMMARY_MAX_CHARS} (the source's words go in `text`)",
+        )
+        return None
+    return EffectSize(text, metric, value, direction, source, location, summary)

@@ -115,6 +115,7 @@ TABLES = {
             "source_effect_direction": str,
             "source_effect_source": str,
             "source_effect_location": str,
+            "source_effect_summary": str,
             "effect_status": str,
             "discrepancy": str,
             "study_design": str,
@@ -220,7 +221,8 @@ VIEWS = {
         where c.effect_metric is not null
     """,
     "discrepancies": """
-        select c.id, c.statement, c.effect_text as deck_says, c.source_effect_text as source_says,
+        select c.id, c.statement, c.source_effect_summary as source_figure, c.effect_text as deck_says,
+               c.source_effect_text as source_says,
                c.discrepancy, c.source_effect_source, s.citation_short
         from claims c
         left join sources s on s.key = c.source_effect_source

@@ -32,8 +32,13 @@ def format_result(result: dict, width: int = 88) -> str:
     lines = textwrap.wrap(result["statement"], width=width, initial_indent=head, subsequent_indent=" " * len(head))
     indent = " " * len(head)
     facts = []
-    effect = _format_effect(result.get("effect"))
-    if effect:
+    headline = result.get("headline")
+    if headline:
+        # The source's figure first where the deck's differs (search.results.headline_effect).
+        label = "Source's figure" if headline["from"] == "source" else "Effect"
+        qualifier = f" ({headline['qualifier']})" if headline.get("qualifier") else ""
+        facts.append(f"{label}: {headline['figure']}{qualifier}")
+    elif effect := _format_effect(result.get("effect")):
         facts.append(f"Effect: {effect}")
     facts.insert(0, MATCH_WORDS.get(result.get("match"), "weak match"))
     if result.get("certainty"):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from .keyword import _stemmer, query_terms
+from .keyword import _prefix, _prefix_counts, _quoted, _stemmer, document_frequencies, query_terms
 
 # Fitted 2026-12-01 on the tune splits (76 answerable, 59 unanswerable questions).
 OVERLAP_WEIGHT = 0.2
@@ -58,3 +58,29 @@ def word_overlaps(conn: sqlite3.Connection, query: str, claim_ids: list[str]) ->
     rows = conn.execute(_CLAIM_WORDS_SQL.format(marks=",".join("?" * len(claim_ids))), claim_ids)
     found = {cid: " ".join(str(part) for part in parts if part) for cid, *parts in rows}
     return {cid: len(wanted & _stems(stemmer, found.get(cid, ""))) / len(wanted) for cid in claim_ids}
+
+
+def unknown_words(conn: sqlite3.Connection, query: str) -> list[str]:
+    """The query's words that no claim contains, as keyword search sees them (stem, or prefix for long words).
+
+    Shown to the reader ("no claim mentions 'dementia'") because the sentence model cannot say it: a near
+    miss such as "compassion in dementia care" sits as close to a care-home claim as a real match does
+    (docs/search.md, "Match quality"). One lookup per word in the build's term counts.
+    """
+    terms = [t for t in query_terms(query) if len(t) >= 3 and not t.isdigit()]
+    if not terms:
+        return []
+    missing = [t for t, df in zip(terms, document_frequencies(conn, terms, cap=1)) if df == 0]
+    prefixes = {t: _prefix(t) for t in missing}
+    widened = [p for p in dict.fromkeys(prefixes.values()) if p]
+    found = {p for p, n in zip(widened, _prefix_counts(conn, [_quoted(p) + "*" for p in widened], 1)) if n}
+    return [t for t in missing if prefixes[t] not in found]
+
+
+def capped(grade_: str, unknown: list[str]) -> str:
+    """A result cannot be a strong answer to a question with words no claim contains: at most partial."""
+    return "partial" if grade_ == "strong" and unknown else grade_
+
+
+def unknown_words_notice(unknown: list[str]) -> str:
+    return "no claim in the knowledge base mentions " + ", ".join(f"'{w}'" for w in unknown)

@@ -38,13 +38,24 @@ class SearchResult:
     # The claim's certainty in one line: its certainty_note shortened, or a sentence from the rating rules.
     certainty_reason: str | None = None
 
+    def headline(self) -> dict | None:
+        """The figure to lead with, wherever this result is shown: see headline_effect."""
+        source = self.source_effect or {}
+        return headline(
+            (self.effect or {}).get("text"),
+            (self.effect or {}).get("metric"),
+            effect_status(self.effect, self.source_effect, self.discrepancy),
+            source.get("summary") or source.get("text"),
+        )
+
     def to_dict(self) -> dict:
         """A new top-level dict whose nested values (effect, citations, document, ...) are the result's own:
         read them, do not change them. dataclasses.asdict deep-copied every one, which measured 2.8 ms
         of a 17 ms /-/kb/search.json request (k=10)."""
         data = {name: getattr(self, name) for name in _FIELD_NAMES}
-        # source_effect / discrepancy / also_stated_in appear only where the claim has them.
-        for optional in ("source_effect", "discrepancy", "also_stated_in"):
+        data["headline"] = self.headline()
+        # source_effect / discrepancy / also_stated_in / headline appear only where the claim has them.
+        for optional in ("source_effect", "discrepancy", "also_stated_in", "headline"):
             if not data[optional]:
                 del data[optional]
         return data
@@ -53,12 +64,46 @@ class SearchResult:
 _FIELD_NAMES = tuple(f.name for f in fields(SearchResult))
 
 
+def effect_status(effect: dict | None, source_effect: dict | None, discrepancy: str | None) -> str | None:
+    """discrepant | consistent | unchecked | None: the rule of ingest.claims.effect_status, on a result's parts."""
+    if discrepancy:
+        return "discrepant"
+    if not effect:
+        return None
+    return "consistent" if source_effect else "unchecked"
+
+
+def headline_effect(
+    deck: str | None, metric: str | None, status: str | None, source_figure: str | None
+) -> tuple[str | None, str | None]:
+    """(figure to lead with, qualifier in words), issue 10.3: a discrepant claim leads with the source's
+    figure (its short `summary` where curated, else its words) and shows the deck's as "the deck says …";
+    an unchecked one says so next to the number. One rule for search results, pages, cards and exports."""
+    if status == "discrepant" and source_figure:
+        return source_figure, (f"the deck says \u201c{deck}\u201d" if deck else None)
+    if status == "unchecked" and deck:
+        what = "comparison" if metric == "comparison" else "figure"
+        return deck, f"the deck's {what}, not yet checked against the source"
+    return deck, None
+
+
+def headline(deck: str | None, metric: str | None, status: str | None, source_figure: str | None) -> dict | None:
+    """{figure, from: source | deck, qualifier} as results and pages show it, or None with no figure at all."""
+    figure, qualifier = headline_effect(deck, metric, status, source_figure)
+    if not figure:
+        return None
+    leads = "source" if status == "discrepant" and source_figure else "deck"
+    return {"figure": figure, "from": leads, "qualifier": qualifier}
+
+
 class Results(list):
     """A list of SearchResult that also carries notices (e.g. 'query truncated') and no_good_match."""
 
-    def __init__(self, items=(), notices=None):
+    def __init__(self, items=(), notices=None, unknown_words=()):
         super().__init__(items)
         self.notices: list[str] = list(notices or [])
+        # The query's words no claim contains (search.match.unknown_words): no result can answer them.
+        self.unknown_words: list[str] = list(unknown_words)
 
     @property
     def no_good_match(self) -> bool:
@@ -104,7 +149,7 @@ _CLAIM_SQL = """
 select c.id, c.statement, c.quote, c.kind, c.topics, c.certainty, c.study_design, c.year,
        c.effect_text, c.effect_metric, c.effect_value, c.effect_direction,
        c.source_effect_text, c.source_effect_metric, c.source_effect_value, c.source_effect_direction,
-       c.source_effect_source, c.source_effect_location, c.discrepancy,
+       c.source_effect_source, c.source_effect_location, c.source_effect_summary, c.discrepancy,
        c.citations, c.source_keys, c.certainty_note, c.document_id, d.title as document_title,
        c.line_start, c.line_end, c.char_start, c.char_end, c.slide_number, c.slide_heading
 from claims c left join documents d on d.id = c.document_id
@@ -144,6 +189,8 @@ def load_results(
         if source_effect is not None:
             source_effect["source"] = row["source_effect_source"]
             source_effect["location"] = row["source_effect_location"]
+            if row["source_effect_summary"]:
+                source_effect["summary"] = row["source_effect_summary"]
         results.append(
             SearchResult(
                 id=claim_id,

@@ -16,7 +16,7 @@ from ingest.vocabulary import KINDS, STUDY_DESIGNS
 from .errors import DatabaseNotFound, InvalidQuery, NoEmbeddings, SearchError
 from .fusion import RRF_K, fused_weights, reciprocal_rank_fusion
 from .keyword import analyse, keyword_search
-from .match import grade, word_overlaps
+from .match import capped, grade, unknown_words, unknown_words_notice, word_overlaps
 from .results import Results, load_results
 
 MODES = ("hybrid", "semantic", "keyword")
@@ -221,17 +221,22 @@ def _search(conn, path, query, k, mode, model, weights, filters, notices) -> Res
         scored = reciprocal_rank_fusion(ranked, weights, RRF_K)[:k]
     else:
         scored = [(cid, scores[mode][cid], {mode: i}) for i, cid in enumerate(ranked[mode][:k], 1)]
-    return Results(load_results(conn, scored, _grades(conn, query, scored, scores.get("semantic"))), notices)
+    unknown = unknown_words(conn, query) if scored else []
+    if unknown:
+        notices.append(unknown_words_notice(unknown))
+    grades = _grades(conn, query, scored, scores.get("semantic"), unknown)
+    return Results(load_results(conn, scored, grades), notices, unknown_words=unknown)
 
 
-def _grades(conn, query: str, scored, similarities: dict | None) -> dict[str, tuple[str, float | None]]:
+def _grades(conn, query: str, scored, similarities: dict | None, unknown=()) -> dict[str, tuple[str, float | None]]:
     """claim id -> (match grade, rounded cosine or None when the vector search did not score it)."""
     ids = [s[0] for s in scored]
     overlaps = word_overlaps(conn, query, ids)
     out = {}
     for cid in ids:
         similarity = (similarities or {}).get(cid)
-        out[cid] = (grade(similarity, overlaps[cid]), None if similarity is None else round(float(similarity), 4))
+        level = capped(grade(similarity, overlaps[cid]), unknown)
+        out[cid] = (level, None if similarity is None else round(float(similarity), 4))
     return out
 
 

@@ -166,6 +166,15 @@ def test_a_comparison_with_a_number_is_refused(good_build):
     assert_rejected(root, db, before, f"{CLAIMS}:{line}", "effect.value", "a comparison has no value")
 
 
+def test_an_overlong_source_figure_summary_is_refused(good_build):
+    """`source_effect.summary` is a headline: a sentence belongs in `source_effect.text`."""
+    root, db, before = good_build
+    long = "about 34% lower median annual charges " * 3
+    edit(root, CLAIMS, "      summary: about 34% lower median annual charges\n", f"      summary: {long.strip()}\n")
+    line = line_of(root, CLAIMS, f"summary: {long.strip()}")
+    assert_rejected(root, db, before, f"{CLAIMS}:{line}", "source_effect.summary", "a headline figure is at most 80")
+
+
 def test_document_sha256_changed(good_build):
     root, db, before = good_build
     path = root / DOC_TEXT

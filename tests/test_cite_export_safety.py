@@ -129,7 +129,8 @@ def test_discrepant_cards_lead_with_the_source_figure_in_the_rendered_pdf(deck, 
     discrepant = [c for c in selection.claims if c.get("effect_status") == "discrepant" and c.get("source_effect_text")]
     assert discrepant
     for claim in (c for c in discrepant if c.get("effect_text")):
-        page = next(p for p in pages if " ".join(claim["source_effect_text"].split())[:40] in p)
+        figure = claim.get("source_effect_summary") or claim["source_effect_text"]
+        page = next(p for p in pages if " ".join(figure.split())[:40] in p)
         assert page.index("SOURCE FIGURE") < page.index("The deck says")
     bills = next(c for c in discrepant if c["id"] == "us-gp-compassion-lower-medical-bills")
     assert "$1,435" in bills["source_effect_text"]

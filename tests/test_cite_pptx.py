@@ -191,7 +191,9 @@ def test_each_card_with_a_figure_has_a_chart_beside_it(real_deck):
 def test_the_headline_rules_hold_beside_the_chart(real_deck):
     card = real_deck.slides[1]
     frame = shape(card, "Source figure").text_frame
-    assert frame.paragraphs[0].text == "SOURCE FIGURE" and "$1,435" in frame.paragraphs[1].text
+    # The curated short form of the source's figure (source_effect.summary), not its long verbatim sentence.
+    assert frame.paragraphs[0].text == "SOURCE FIGURE"
+    assert frame.paragraphs[1].text.startswith("about 34% lower median annual charges")
     deck_says = frame.paragraphs[2]
     assert deck_says.text == "The deck says \u201c51% lower medical bill\u201d"
     assert deck_says.runs[0].font.size.pt >= 18

@@ -114,3 +114,55 @@ async def test_kb_search_sql_rows_carry_match(ds):
         (await ds.client.get(f"/kb.json?_shape=objects&sql={sql}", follow_redirects=True)).json()["rows"][0]["r"]
     )
     assert rows and all(set(row) == {"id", "score", "match"} and row["match"] == "weak" for row in rows)
+
+
+def test_words_no_claim_contains_are_named_and_cap_the_grade(built_db):
+    # A near miss the sentence model rates like a real match: the KB has no claim mentioning dementia.
+    results = search.search(built_db, "compassion in dementia care", k=5)
+    assert results.unknown_words == ["dementia"]
+    assert "no claim in the knowledge base mentions 'dementia'" in results.notices
+    assert {r.match for r in results} <= {"partial", "weak"}
+    # Words the KB does hold (stemmed, or by prefix for long words) are not named.
+    known = search.search(built_db, "evidence for compassionate diabetes care", k=3)
+    assert known.unknown_words == [] and known[0].match == "strong"
+
+
+def test_unknown_words_reach_the_cli_and_the_json_header(built_db):
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    out = CliRunner().invoke(cli, ["search", "--db", str(built_db), "compassion in dementia care", "-k", "2"])
+    assert out.exit_code == 0
+    assert "Note: no claim in the knowledge base mentions 'dementia'" in out.stderr
+    assert "strong match" not in out.stdout
+
+
+BILLS = "us-gp-compassion-lower-medical-bills"
+
+
+def test_discrepant_result_leads_with_the_source_figure_everywhere_in_text(built_db):
+    result = next(r for r in search.search(built_db, "do compassionate doctors cost less", k=5) if r.id == BILLS)
+    assert result.to_dict()["headline"] == {
+        "figure": "about 34% lower median annual charges",
+        "from": "source",
+        "qualifier": "the deck says \u201c51% lower medical bill\u201d",
+    }
+    assert result.to_dict()["source_effect"]["summary"] == "about 34% lower median annual charges"
+    text = format_result(result.to_dict(), width=200)
+    assert text.index("Source's figure: about 34% lower") < text.index("the deck says \u201c51% lower medical bill\u201d")
+    assert "Effect: 51%" not in text
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_search_and_claim_pages_lead_with_the_source_figure(ds):
+    page = (await ds.client.get("/-/kb/search?q=do+compassionate+doctors+cost+less")).text
+    item = page[page.index(f'data-claim-id="{BILLS}"') :]
+    facts = item[item.index('class="kb-facts"') :]
+    facts = facts[: facts.index("</p>")]
+    assert "Source: about 34% lower median annual charges" in facts
+    assert facts.index("34% lower") < facts.index("the deck says")
+    claim = (await ds.client.get(f"/kb/claims/{BILLS}")).text
+    head = claim[claim.index('class="kb-facts"') :]
+    head = head[: head.index("</p>")]
+    assert "Source: about 34% lower median annual charges" in head and "the deck says" in head

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from search.results import headline_effect as results_headline
+
 from .apa import Bibliography, markdown_escape
 from .select import cited_keys
 
@@ -28,17 +30,13 @@ def certainty_label(value: str | None) -> str | None:
 
 
 def headline_effect(claim: Mapping) -> tuple[str | None, str | None]:
-    """(figure to lead with, qualifier in words) — issue 10.3: a discrepant
-    claim leads with the source's figure and shows the deck's as "the deck
-    says …"; an unchecked one says so next to the number."""
-    deck = claim.get("effect_text")
-    status = claim.get("effect_status")
-    if status == "discrepant" and claim.get("source_effect_text"):
-        return claim["source_effect_text"], (f"the deck says \u201c{deck}\u201d" if deck else None)
-    if status == "unchecked" and deck:
-        what = "comparison" if claim.get("effect_metric") == "comparison" else "figure"
-        return deck, f"the deck's {what}, not yet checked against the source"
-    return deck, None
+    """(figure to lead with, qualifier in words) for a `claims` row: search.results.headline_effect's rule."""
+    return results_headline(
+        claim.get("effect_text"),
+        claim.get("effect_metric"),
+        claim.get("effect_status"),
+        claim.get("source_effect_summary") or claim.get("source_effect_text"),
+    )
 
 
 def certainty_line(claim: Mapping) -> str | None:
