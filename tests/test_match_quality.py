@@ -150,7 +150,9 @@ def test_discrepant_result_leads_with_the_source_figure_everywhere_in_text(built
     }
     assert result.to_dict()["source_effect"]["summary"] == "about 34% lower median annual charges"
     text = format_result(result.to_dict(), width=200)
-    assert text.index("Source's figure: about 34% lower") < text.index("the deck says \u201c51% lower medical bill\u201d")
+    assert text.index("Source's figure: about 34% lower") < text.index(
+        "the deck says \u201c51% lower medical bill\u201d"
+    )
     assert "Effect: 51%" not in text
 
 
