@@ -37,14 +37,26 @@ HNSW_EF_CONSTRUCTION = 80
 # IVF-PQ from this many vectors on. HNSW keeps every float plus its graph in RAM:
 # n * (384*4 + 32*2*4) bytes, ~3.6 GB at 2M and ~18 GB at 10M, and its build
 # took ~390 s at 1M (docs/search.md), growing a little faster than n. IVF-PQ
-# keeps 48-byte codes (~0.6 GB at 10M) and re-scores its top candidates exactly
-# from the stored vectors; measured with benchmarks/bench_ivfpq.py (docs/scaling.md).
+# keeps 48-byte codes (~0.6 GB at 10M) plus a 384-byte SQ8 copy to re-rank its
+# candidates (3.8 GB at 10M); measured with benchmarks/bench_ivfpq.py (docs/scaling.md).
 IVFPQ_THRESHOLD = 2_000_000
 IVFPQ_M = 48  # sub-quantizers: 8 dimensions each at 384, 48 bytes per vector
 IVF_NLIST_MAX = 65_536
-# Candidates re-scored exactly from claim_embeddings: PQ distances only rank
-# candidates; the scores returned are true inner products.
+# Candidates taken in PQ order: PQ distances alone gave recall@10 ~0.4, so the
+# top IVFPQ_RERANK are re-scored from a copy of every vector kept in the index
+# (IVFPQ_REFINE), then SQ8's best few exactly from claim_embeddings, so the scores
+# returned are true inner products.
 IVFPQ_RERANK = 200
+# The in-RAM re-rank copy: faiss scalar quantizer, 8 bits per dimension (384 B per
+# vector, 3.8 GB at 10M). Re-ranking from the stored float32 BLOBs instead meant 200
+# random reads per query, p95 791 ms at 10M when they were not in the page cache.
+IVFPQ_REFINE = "SQ8"
+# Rows re-scored exactly from claim_embeddings per query: this many times k of SQ8's
+# best, the k best of them returned. SQ8 errs by up to ~1e-3, enough to swap near-ties
+# at the k-th place; each extra row is one more read of a stored vector. 2 gave the
+# recall of re-scoring all 200 exactly (10M: 0.973, 1 gave 0.949; 1M: 0.956 and 0.939;
+# benchmarks/bench_ivfpq.py).
+IVFPQ_RESCORE_FACTOR = 2
 # nprobe: the fraction of lists scanned per query, measured for recall@10 >= 0.95
 # after re-ranking (benchmarks/bench_ivfpq.py --nprobe sweep).
 IVFPQ_NPROBE_FRACTION = 1 / 64
@@ -213,7 +225,7 @@ def ivfpq_factory(count: int, dimension: int) -> str:
     # With many lists, assigning each vector to its list by brute force dominates
     # the build (n * nlist * d); an HNSW graph over the centroids does it in ~log(nlist).
     coarse = f"IVF{nlist}_HNSW32" if nlist >= IVFPQ_HNSW_QUANTIZER_FROM else f"IVF{nlist}"
-    return f"{coarse},PQ{m}x{bits}"
+    return f"{coarse},PQ{m}x{bits},Refine({IVFPQ_REFINE})"
 
 
 def _training_sample(matrix, count: int, nlist: int, bits: int) -> np.ndarray:
@@ -244,7 +256,7 @@ def new_ivfpq(count: int, dimension: int):
     index = faiss.index_factory(dimension, ivfpq_factory(count, dimension), faiss.METRIC_INNER_PRODUCT)
     # 64 points per codeword is plenty in 8 dimensions; faiss's default 256 made training
     # the 48 codebooks take minutes on 2 cores for no measurable gain after the re-rank.
-    faiss.downcast_index(index).pq.cp.max_points_per_centroid = IVFPQ_PQ_POINTS_PER_CODEWORD
+    ivfpq_base(index).pq.cp.max_points_per_centroid = IVFPQ_PQ_POINTS_PER_CODEWORD
     quantizer = faiss.downcast_index(faiss.extract_index_ivf(index).quantizer)
     if hasattr(quantizer, "hnsw"):
         # k-means and add need each vector's one nearest list, not nprobe of them: at 10M the
@@ -253,8 +265,25 @@ def new_ivfpq(count: int, dimension: int):
     return index
 
 
+def ivfpq_base(index):
+    """The IndexIVFPQ inside an ivfpq index (an IndexRefine whose refine index holds the SQ8 copy)."""
+    import faiss
+
+    return faiss.downcast_index(faiss.downcast_index(index).base_index)
+
+
+def ivfpq_refine(index):
+    """The in-RAM re-rank copy of every vector (IVFPQ_REFINE), in the same positions as the base."""
+    import faiss
+
+    return faiss.downcast_index(faiss.downcast_index(index).refine_index)
+
+
 def train_ivfpq(index, matrix) -> None:
-    """k-means for the lists and the PQ codebooks, on a sample of matrix (an array, a memmap, any row reader)."""
+    """k-means for the lists, the PQ codebooks and SQ8's per-dimension ranges, on a sample of matrix.
+
+    matrix is an array, a memmap, any row reader.
+    """
     import faiss
 
     count = matrix.shape[0]
@@ -324,8 +353,11 @@ def make_fingerprint(
         "weights_sha256": weights_sha256,
     }
     if index_type == "ivfpq":
-        # Its shape is checked against the file at load; search re-scores this many candidates exactly.
-        fingerprint.update(index_spec=ivfpq_factory(len(pairs), int(dimension)), rerank=IVFPQ_RERANK)
+        # Its shape, re-rank copy included (",Refine(SQ8)"), is checked against the file at load;
+        # search re-ranks this many candidates with that copy, then re-scores its best few exactly.
+        fingerprint.update(
+            index_spec=ivfpq_factory(len(pairs), int(dimension)), rerank=IVFPQ_RERANK, rerank_codes=IVFPQ_REFINE
+        )
     return fingerprint
 
 
@@ -401,8 +433,10 @@ class VectorIndex:
         if allowed is not None and kind != "flat" and len(allowed) <= EXACT_FILTER_LIMIT and conn is not None:
             return self._exact_subset(query[0], k, allowed, conn)
         depth = min(max(k, IVFPQ_RERANK), self.count) if kind == "ivfpq" else k
+        # ivfpq: the candidates come from the PQ index alone; _rerank scores them.
+        candidates = ivfpq_base(self.index) if kind == "ivfpq" else self.index
         if allowed is None:
-            scores, positions = self.index.search(query, depth)
+            scores, positions = candidates.search(query, depth)
         else:
             ids = np.array(sorted(p for p in map(self.position_of, allowed) if p is not None), dtype=np.int64)
             selector = faiss.IDSelectorBatch(ids)
@@ -413,19 +447,33 @@ class VectorIndex:
                 params = faiss.SearchParametersIVF(sel=selector, nprobe=min(ivf.nlist, ivf.nprobe * 2))
             else:
                 params = faiss.SearchParameters(sel=selector)
-            scores, positions = self.index.search(query, depth, params=params)
+            scores, positions = candidates.search(query, depth, params=params)
         if kind == "ivfpq":
             return self._rerank(query[0], positions[0][positions[0] >= 0], k, conn)
         return [(self.claim_ids[p], float(s)) for s, p in zip(scores[0], positions[0]) if p >= 0]
 
     def _rerank(self, query, positions: np.ndarray, k: int, conn) -> list[tuple[str, float]]:
-        """The k best of ivfpq's candidates by exact inner product with their stored vectors."""
-        if not len(positions):
+        """The k best of ivfpq's candidates, with exact inner products of their stored vectors.
+
+        The candidates are ranked by the in-RAM SQ8 copy; only the best
+        k * IVFPQ_RESCORE_FACTOR are read from claim_embeddings (one statement by rowid),
+        so the similarity reported is the exact cosine, not SQ8's approximation of it
+        (off by up to ~1e-3).
+        """
+        chosen, _ = self.refine_candidates(query, positions, k * IVFPQ_RESCORE_FACTOR)
+        if not len(chosen):
             return []
-        matrix = self.stored_vectors(positions, conn)
-        scores = matrix @ query
-        top = np.argsort(-scores, kind="stable")[:k]
-        return [(self.claim_ids[positions[i]], float(scores[i])) for i in top]
+        scores = self.stored_vectors(chosen, conn) @ query
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(self.claim_ids[chosen[i]], float(scores[i])) for i in order]
+
+    def refine_candidates(self, query, positions: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, SQ8 scores) of the k best candidates by the in-RAM re-rank copy, best first."""
+        if not len(positions):
+            return positions, np.empty(0, dtype=np.float32)
+        approx = ivfpq_refine(self.index).reconstruct_batch(positions) @ query
+        top = np.argsort(-approx, kind="stable")[:k]
+        return positions[top], approx[top]
 
     def stored_vectors(self, positions: np.ndarray, conn: sqlite3.Connection | None = None) -> np.ndarray:
         """The claim_embeddings BLOBs at these index positions, in that order, in one statement by rowid."""
@@ -569,8 +617,12 @@ def _faiss_kind(index) -> str | None:
     import faiss
 
     index = faiss.downcast_index(index)
-    if isinstance(index, faiss.IndexIVFPQ):
-        return "ivfpq"
+    if isinstance(index, faiss.IndexRefine):
+        # ivfpq is a PQ index plus its re-rank copy; a bare IndexIVFPQ (built before the copy) is not.
+        base, refine = ivfpq_base(index), ivfpq_refine(index)
+        if isinstance(base, faiss.IndexIVFPQ) and isinstance(refine, faiss.IndexScalarQuantizer):
+            return "ivfpq"
+        return None
     if isinstance(index, faiss.IndexIVFFlat):
         return "ivf"
     if isinstance(index, faiss.IndexHNSWFlat):
@@ -581,14 +633,16 @@ def _faiss_kind(index) -> str | None:
 
 
 def _spec_matches(index, fingerprint: dict) -> bool:
-    """An ivfpq file has the lists and sub-quantizers its fingerprint's factory string names."""
+    """An ivfpq file has the lists, sub-quantizers and re-rank copy its fingerprint's factory string names."""
     if fingerprint.get("index_type") != "ivfpq":
         return True
     import faiss
 
-    ivf = faiss.extract_index_ivf(index)
-    pq = faiss.downcast_index(index).pq
-    return fingerprint.get("index_spec") == ivfpq_factory(index.ntotal, index.d) and (ivf.nlist, pq.M, pq.nbits) == (
-        ivfpq_nlist(index.ntotal),
-        *_pq_shape(index.ntotal, index.d),
+    base, refine = ivfpq_base(index), ivfpq_refine(index)
+    pq = base.pq
+    return (
+        fingerprint.get("index_spec") == ivfpq_factory(index.ntotal, index.d)
+        and (base.nlist, pq.M, pq.nbits) == (ivfpq_nlist(index.ntotal), *_pq_shape(index.ntotal, index.d))
+        and refine.sq.qtype == faiss.ScalarQuantizer.QT_8bit
+        and base.ntotal == refine.ntotal == index.ntotal
     )

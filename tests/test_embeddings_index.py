@@ -20,15 +20,19 @@ from search.errors import IndexStale
 from search.index import (
     ANN_THRESHOLD,
     IVFPQ_RERANK,
+    IVFPQ_RESCORE_FACTOR,
     IVFPQ_THRESHOLD,
     VectorIndex,
     build_index,
     choose_index_type,
     fingerprint_path_for,
     index_path_for,
+    ivfpq_base,
+    ivfpq_refine,
     load_index,
     make_fingerprint,
     publish_index,
+    write_index,
 )
 from search.model import DEFAULT_MODEL_ID, default_model_path, resolve_model
 from search.text import content_hash, embedding_text
@@ -261,9 +265,43 @@ def test_ivfpq_is_recorded_in_the_fingerprint_and_found_at_load(ivfpq_db):
     fp = json.loads(fingerprint_path_for(ivfpq_db).read_text())
     assert fp["index_type"] == "ivfpq" and fp["rerank"] == IVFPQ_RERANK
     assert fp["index_spec"].startswith("IVF") and ",PQ48x" in fp["index_spec"]
+    assert fp["index_spec"].endswith(",Refine(SQ8)") and fp["rerank_codes"] == "SQ8"
     index = load_index(sqlite3.connect(ivfpq_db), ivfpq_db)
-    assert isinstance(faiss.downcast_index(index.index), faiss.IndexIVFPQ)
+    # The PQ index plus an 8-bit copy of every vector for the re-rank, in the same positions.
+    assert isinstance(faiss.downcast_index(index.index), faiss.IndexRefine)
+    assert isinstance(ivfpq_base(index.index), faiss.IndexIVFPQ)
+    refine = ivfpq_refine(index.index)
+    assert isinstance(refine, faiss.IndexScalarQuantizer) and refine.sq.qtype == faiss.ScalarQuantizer.QT_8bit
+    assert refine.ntotal == ivfpq_base(index.index).ntotal == fp["count"]
     assert index.rowids is not None and len(index.rowids) == index.count == fp["count"]
+
+
+def test_ivfpq_reads_only_sq8s_best_few_stored_vectors_and_sq8_scores_are_close(ivfpq_db):
+    conn = sqlite3.connect(ivfpq_db)
+    loaded = load_index(conn, ivfpq_db)
+    reads = []
+
+    class Counting(VectorIndex):
+        def stored_vectors(self, positions, conn=None):
+            reads.append(len(positions))
+            return super().stored_vectors(positions, conn)
+
+    index = Counting(loaded.index, loaded.claim_ids, loaded.fingerprint, loaded.db_path, loaded.rowids)
+    stored = {
+        cid: emb.decode_vector(blob)
+        for cid, blob in conn.execute("select claim_id, embedding from claim_embeddings where model = ?", [index.model])
+    }
+    for vector in index.encoder().encode(_eval_queries()[:10]):
+        hits = index.query(vector, 5, conn=conn)
+        # 200 candidates were re-ranked in RAM; only SQ8's best few were read from claim_embeddings.
+        assert reads[-1] == 5 * IVFPQ_RESCORE_FACTOR < IVFPQ_RERANK and len(hits) == 5
+        positions = ivfpq_base(index.index).search(vector.reshape(1, -1), IVFPQ_RERANK)[1][0]
+        chosen, approx = index.refine_candidates(vector, positions[positions >= 0], 5 * IVFPQ_RESCORE_FACTOR)
+        exact = np.array([stored[index.claim_ids[p]] @ vector for p in chosen])
+        assert np.abs(approx - exact).max() < 2e-3
+        # The exact re-score keeps the 5 truly best of those read.
+        best = [index.claim_ids[chosen[i]] for i in np.argsort(-exact)[:5]]
+        assert [cid for cid, _ in hits] == best
 
 
 def test_ivfpq_search_gives_the_same_top_result_as_flat_for_real_queries(built_db, ivfpq_db):
@@ -335,7 +373,25 @@ def test_ivfpq_fingerprint_claiming_another_type_is_refused(ivfpq_db, tmp_path):
     fingerprint_path_for(db).write_text(json.dumps({**fp, "index_spec": "IVF4,PQ48x6"}))
     with pytest.raises(IndexStale, match="not the 'ivfpq' index"):
         load_index(sqlite3.connect(db), db)
+    assert isinstance(faiss.downcast_index(faiss.read_index(str(index_path_for(db)))), faiss.IndexRefine)
+
+
+def test_ivfpq_index_without_the_rerank_copy_is_refused_as_stale(ivfpq_db, tmp_path):
+    """A KB built before the SQ8 copy (a bare IndexIVFPQ, published with its sha) must be rebuilt."""
+    import faiss
+
+    db = tmp_path / "kb.db"
+    shutil.copy2(ivfpq_db, db)
+    loaded = load_index(sqlite3.connect(ivfpq_db), ivfpq_db)
+    old = tmp_path / "old.faiss"
+    fp = {**loaded.fingerprint, "index_spec": loaded.fingerprint["index_spec"].removesuffix(",Refine(SQ8)")}
+    for key in ("rerank_codes", "index_sha256", "index_bytes"):
+        fp.pop(key, None)
+    write_index(ivfpq_base(loaded.index), fp, old)
+    publish_index(db, old, db)
     assert isinstance(faiss.downcast_index(faiss.read_index(str(index_path_for(db)))), faiss.IndexIVFPQ)
+    with pytest.raises(IndexStale, match=r"not the 'ivfpq' index its fingerprint records.*kb build"):
+        load_index(sqlite3.connect(db), db)
 
 
 def test_ivfpq_rerank_recovers_exact_neighbours_when_candidates_are_a_small_fraction(built_db, tmp_path):
