@@ -11,6 +11,7 @@ The risk-coverage table and held-out figures are in docs/search.md.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 
 from .keyword import _prefix, _prefix_counts, _quoted, _stemmer, document_frequencies, query_terms
@@ -44,6 +45,13 @@ def _stems(stemmer, text: str) -> set[str]:
     return {token for word in query_terms(text or "") for token in stemmer.tokens(word)}
 
 
+@functools.lru_cache(maxsize=16_384)
+def _claim_stems(stemmer, text: str) -> frozenset[str]:
+    # Keyed by the text itself, so a rebuilt KB can never see stale stems. Re-stemming the top claims'
+    # words was a fifth of the GIL-held time of a /-/kb/search.json request under load (py-spy).
+    return frozenset(_stems(stemmer, text))
+
+
 _CLAIM_WORDS_SQL = "select id, statement, keywords, outcome from claims where id in ({marks})"
 
 
@@ -57,7 +65,7 @@ def word_overlaps(conn: sqlite3.Connection, query: str, claim_ids: list[str]) ->
         return dict.fromkeys(claim_ids, 0.0)
     rows = conn.execute(_CLAIM_WORDS_SQL.format(marks=",".join("?" * len(claim_ids))), claim_ids)
     found = {cid: " ".join(str(part) for part in parts if part) for cid, *parts in rows}
-    return {cid: len(wanted & _stems(stemmer, found.get(cid, ""))) / len(wanted) for cid in claim_ids}
+    return {cid: len(wanted & _claim_stems(stemmer, found.get(cid, ""))) / len(wanted) for cid in claim_ids}
 
 
 def unknown_words(conn: sqlite3.Connection, query: str) -> list[str]:

@@ -393,6 +393,43 @@ class OnnxQueryEncoder:
                 pooled /= norm
         return pooled
 
+    def encode_batch(self, texts: list[str]) -> np.ndarray:
+        """Several texts in one session run over a padded batch; each row equals encode() of its text alone.
+
+        For concurrent queries (search/batching.py): one run and one GIL release for the lot. Padding is
+        masked out of attention and of the pooling, so it changes no vector.
+        """
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        names = {i.name for i in self.session.get_inputs()}
+        if len(texts) == 1 or "attention_mask" not in names:
+            # Without a mask input padding would be attended to; one text needs no padding.
+            return self.encode(texts)
+        encodings = self.tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), width), self._dtype)
+        mask = np.zeros((len(texts), width), self._dtype)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in names:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden = self.session.run(self._outputs, feed)[0]
+        keep = mask[..., None].astype(bool)
+        if self.pooling == "mean":
+            pooled = np.where(keep, hidden, 0).sum(1) / keep.sum(1)
+        elif self.pooling == "cls":
+            pooled = hidden[:, 0].copy()
+        else:
+            pooled = np.where(keep, hidden, -np.inf).max(1)
+        pooled = pooled.astype(np.float32, copy=False)
+        if self.normalize:
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            np.divide(pooled, norms, out=pooled, where=norms > 0)
+        return pooled
+
 
 def encoder_for_index(
     db_path: str | os.PathLike, model_id: str, dimension: int, model_dir: str, weights: str | None = None

@@ -12,12 +12,14 @@ import json
 import sqlite3
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import search
 from search import IndexUnavailable, SearchError
-from search.retrieve import MAX_QUERY_CHARS
+from search.batching import QueryBatcher
+from search.retrieve import MAX_QUERY_CHARS, clean_query, query_encoder
 
 from .kbdb import kb_database, state
 from .limits import (
@@ -136,9 +138,17 @@ def _cache_key(req: SearchRequest, scope: str) -> tuple:
 
 
 def run_on_connection(
-    conn: sqlite3.Connection, req: SearchRequest, semantic_unavailable: str | None, cacheable: bool, cache_scope: str
+    conn: sqlite3.Connection,
+    req: SearchRequest,
+    semantic_unavailable: str | None,
+    cacheable: bool,
+    cache_scope: str,
+    vector=None,
 ) -> Outcome:
-    """Search on an open connection (a Datasette read connection). Raises SearchError."""
+    """Search on an open connection (a Datasette read connection). Raises SearchError.
+
+    vector: the query already embedded (by the instance's batcher); None lets search() embed it.
+    """
     key = _cache_key(req, cache_scope)
     if cacheable:
         hit = _cache.get(key)
@@ -151,7 +161,8 @@ def run_on_connection(
         mode = "keyword"
         notices.append(f"semantic search is unavailable, so these are keyword results only: {semantic_unavailable}")
     try:
-        results = search.search(conn, req.query, k=req.k, mode=mode, **req.filter_kwargs())
+        vector_arg = {"query_vector": vector} if vector is not None and mode != "keyword" else {}
+        results = search.search(conn, req.query, k=req.k, mode=mode, **vector_arg, **req.filter_kwargs())
     except IndexUnavailable as exc:
         if mode != "hybrid":
             raise
@@ -179,8 +190,9 @@ async def run(datasette, req: SearchRequest) -> Outcome:
     outcome = _cache.get(_cache_key(req, _scope(datasette, db.name))) if cacheable else None
     if outcome is None:
         unavailable = state(datasette).semantic_unavailable
+        vector = await _query_vector(datasette, req, unavailable)
         outcome = await db.execute_fn(
-            lambda conn: run_on_connection(conn, req, unavailable, cacheable, _scope(datasette, db.name))
+            lambda conn: run_on_connection(conn, req, unavailable, cacheable, _scope(datasette, db.name), vector)
         )
     if req.notices:
         # Notices about the request itself (k capped) are not part of the cached answer.
@@ -188,10 +200,32 @@ async def run(datasette, req: SearchRequest) -> Outcome:
     return outcome
 
 
+# Datasette instance -> the QueryBatcher embedding its requests' queries (absent: search() embeds them).
+_batchers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+async def _query_vector(datasette, req: SearchRequest, semantic_unavailable: str | None):
+    """The request's query embedded together with the queries of concurrent requests, or None.
+
+    None when the search needs no vector, or when anything goes wrong here: search() then
+    embeds the query itself and reports any problem in its own words.
+    """
+    batcher = _batchers.get(datasette)
+    if batcher is None or req.mode == "keyword" or semantic_unavailable:
+        return None
+    try:
+        # The text search() would embed: cleaned, and cut at MAX_QUERY_CHARS.
+        query, _ = clean_query(req.query)
+        return await batcher.encode(query)
+    except Exception:  # noqa: BLE001 - see the docstring: the search itself reports the error
+        return None
+
+
 async def warm_up(datasette) -> None:
     """Load the FAISS index and the query encoder now, so no visitor waits for them.
 
-    search keeps both in process-wide caches; one real query fills them.
+    search keeps both in process-wide caches; one real query fills them. The encoder
+    also gets the instance's QueryBatcher.
     """
     db = kb_database(datasette)
     if db is None:
@@ -200,14 +234,18 @@ async def warm_up(datasette) -> None:
     def probe(conn):
         try:
             search.search(conn, "compassion", k=1, mode="semantic")
-            return None
+            return None, query_encoder(conn)
         except SearchError as exc:
-            return str(exc)
+            return str(exc), None
 
-    problem = await db.execute_fn(probe)
+    problem, encoder = await db.execute_fn(probe)
     state(datasette).semantic_unavailable = problem
     if problem:
         print(f"evidence-kb: semantic search disabled: {problem}", file=sys.stderr)
+    if encoder is not None:
+        batcher = _batchers[datasette] = QueryBatcher(encoder)
+        # The batcher's threads go with the instance (tests start many).
+        weakref.finalize(datasette, batcher.close)
 
 
 def sql_kb_search(conn: sqlite3.Connection, datasette, database: str):
