@@ -14,7 +14,9 @@ turn, the order rotated each query so none always runs on a cache the previous
 one left. A round is every labelled query once; each round gives p50/p95 and
 the ratio to the NumPy BERT's p50, and the figures reported are the medians over
 rounds (the machine is shared, so any one round is noisy). Also prints the
-largest 1 - cosine against sentence-transformers.
+largest 1 - cosine against sentence-transformers, every encoder timed alone back to back
+(weights left in the CPU caches), and where search's encoder spends
+its time (tokenizer, session.run, pooling), timed apart on the same queries.
 """
 
 from __future__ import annotations
@@ -59,12 +61,11 @@ def make_encoders(workdir: Path) -> dict:
     ensure_export(DEFAULT_MODEL_ID, path, 384, onnx_path_for(db))
     traced = workdir / "traced.onnx"
     _trace(path, traced)
+    fingerprint = export_fingerprint(DEFAULT_MODEL_ID, path, 384)
     model = load_sentence_transformer(path)
     return {
         "onnx (fused, search's)": encoder_for_index(db, DEFAULT_MODEL_ID, 384, path).encode,
-        "onnx (traced, unfused)": OnnxQueryEncoder(
-            traced, path, export_fingerprint(DEFAULT_MODEL_ID, path, 384)
-        ).encode,
+        "onnx (traced, unfused)": OnnxQueryEncoder(traced, path, fingerprint).encode,
         "numpy BERT": NumpyBertEncoder(path).encode,
         "sentence-transformers": lambda texts: model.encode(texts, normalize_embeddings=True, show_progress_bar=False),
     }
@@ -114,6 +115,32 @@ def main() -> None:
         ratio = statistics.median(p["p50"] / b["p50"] for p, b in zip(rounds[name], rounds[baseline]))
         rows.append((name, f"p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  {ratio:.2f}x {baseline}  max 1-cos {gap:.1e}"))
     report(f"Query encoding, one thread, interleaved: median of {args.rounds} rounds x {len(queries)} queries", rows)
+    # Back to back, each encoder's weights stay in the CPU caches: the gap to the interleaved p50 above is
+    # the cost of reloading weights (~42 MB of float32 for MiniLM) that the other encoders' work evicted.
+    alone = {name: percentiles([timed(enc, [q])[0] for q in queries * 2])["p50"] for name, enc in encoders.items()}
+    report(
+        "Each encoder alone, back to back (every query twice)",
+        [(name, f"p50 {p50:6.2f} ms  {p50 / alone[baseline]:.2f}x {baseline}") for name, p50 in alone.items()],
+    )
+    report("Search's encoder alone, back to back: where a query's time goes (p50)", breakdown(encoders, queries))
+
+
+def breakdown(encoders: dict, queries: list[str]) -> list[tuple[str, str]]:
+    """Tokenizer, session.run and pooling of search's encoder, each timed alone on every query."""
+    encoder = encoders["onnx (fused, search's)"].__self__
+    parts: dict[str, list[float]] = {"tokenizer": [], "session.run": [], "pooling + normalise": [], "encode()": []}
+    for q in queries:
+        seconds, encoding = timed(encoder.tokenizer.encode, q)
+        parts["tokenizer"].append(seconds)
+        ids = np.array(encoding.ids, dtype=encoder._dtype)[None]
+        feed = {name: buffer[:, : ids.shape[1]] for name, buffer in encoder._fixed.items()}
+        feed["input_ids"] = ids
+        seconds, out = timed(encoder.session.run, encoder._outputs, feed)
+        parts["session.run"].append(seconds)
+        hidden = out[0][0]
+        parts["pooling + normalise"].append(timed(lambda h: h.mean(0) / np.linalg.norm(h.mean(0)), hidden)[0])
+        parts["encode()"].append(timed(encoder.encode, [q])[0])
+    return [(name, f"{percentiles(samples)['p50']:.3f} ms") for name, samples in parts.items()]
 
 
 if __name__ == "__main__":

@@ -45,6 +45,11 @@ PREFIX_MIN_WORD = 7
 # touch on a large collection; see analyse(). 10,000 keeps FTS5 at ~13 ms on
 # 100k synthetic claims (benchmarks/bench_query.py).
 POSTINGS_BUDGET = 10_000
+# Hybrid spends a share of it: its keyword search runs beside the query
+# encoder and should end by the time the vector does (~5 ms; ~1 us per
+# posting), or the search waits for it. At 1M synthetic claims half the budget
+# cut hybrid's p95 from 25 to 16 ms (benchmarks/bench_query.py, docs/search.md).
+HYBRID_BUDGET_SHARE = 0.5
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
 
@@ -211,7 +216,8 @@ def analyse(conn: sqlite3.Connection, query: str, style: str | None = None, *, a
     FTS5 scores every row that matches any OR-ed word, so on a large
     collection the cost is the number of postings touched (~1 us each).
     Above POSTINGS_BUDGET claims, words are taken rarest first until the
-    budget is spent and only words the index does not know get a prefix. If
+    budget is spent (hybrid's is HYBRID_BUDGET_SHARE of it) and only words
+    the index does not know get a prefix. If
     even the rarest word is over budget it is searched alone when `always`
     (keyword mode: the user asked for it) and skipped otherwise (hybrid: the
     vectors carry the query). The real KB is far below the budget, so there
@@ -228,11 +234,12 @@ def analyse(conn: sqlite3.Connection, query: str, style: str | None = None, *, a
         return KeywordQuery([], 0.0, None)
     size = collection_size(conn)
     small = size <= POSTINGS_BUDGET
+    budget = POSTINGS_BUDGET if always else int(POSTINGS_BUDGET * HYBRID_BUDGET_SHARE)
     dfs = document_frequencies(conn, terms, cap=size + 1 if small else POSTINGS_BUDGET + 1)
     overlap = sum(1 for df in dfs if df > 0) / len(terms)
     kept, spent = [], 0
     for df, term in sorted((df, t) for df, t in zip(dfs, terms) if df > 0):
-        affordable = small or spent + df <= POSTINGS_BUDGET
+        affordable = small or spent + df <= budget
         if (kept or not always) and (df > size / 2 or not affordable):
             break
         kept.append(term)
@@ -242,8 +249,13 @@ def analyse(conn: sqlite3.Connection, query: str, style: str | None = None, *, a
         widen = [t for t, df in zip(terms, dfs) if df == 0 or (small and t in kept)]
         prefixes = [_quoted(p) + "*" for p in dict.fromkeys(map(_prefix, widen)) if p]
         if not small:  # a prefix can match far more than its word ("mentally" -> "mental"*)
-            counts = _prefix_counts(conn, prefixes, POSTINGS_BUDGET + 1)
-            prefixes = [p for p, n in zip(prefixes, counts) if 0 < n and (spent := spent + n) <= POSTINGS_BUDGET]
+            affordable = []
+            for p, n in zip(prefixes, _prefix_counts(conn, prefixes, budget + 1)):
+                # Only a prefix that is kept is spent: a refused one must not push the query over budget.
+                if 0 < n and spent + n <= budget:
+                    affordable.append(p)
+                    spent += n
+            prefixes = affordable
         parts += prefixes
     return KeywordQuery([t for t in terms if t in kept], overlap, " OR ".join(parts) or None, spent)
 
@@ -281,11 +293,20 @@ def keyword_search(
     if analysed.postings > POSTINGS_BUDGET:
         # Over budget (keyword mode searching a very common word alone): score only the first
         # CANDIDATE_LIMIT matches in rowid order, a bounded cost instead of every match.
-        where, params = allowed_sql or ("1", [])
+        capped = f"select rowid, {bm25} as score from claims_fts where claims_fts match ? limit {CANDIDATE_LIMIT}"
+        if allowed_sql is None:
+            # Rank the capped matches first and join only the best to claims: joining all of them
+            # first cost a claims lookup per match (20k random reads, ~2/3 of the query at 1M claims).
+            sql = f"""
+                select claims.id, f.score from (
+                    select rowid, score from ({capped}) order by score desc limit ?
+                ) f join claims on claims.rowid = f.rowid
+                order by f.score desc, claims.id
+            """
+            return [(row[0], row[1]) for row in conn.execute(sql, [analysed.expression, limit])]
+        where, params = allowed_sql
         sql = f"""
-            select claims.id, f.score from (
-                select rowid, {bm25} as score from claims_fts where claims_fts match ? limit {CANDIDATE_LIMIT}
-            ) f join claims on claims.rowid = f.rowid
+            select claims.id, f.score from ({capped}) f join claims on claims.rowid = f.rowid
             where {where}
             order by f.score desc, claims.id limit ?
         """

@@ -426,6 +426,41 @@ def test_keyword_budget_keeps_rarest_words_on_large_collections(built_db, monkey
     assert kw.analyse(conn, "compassion", always=True).terms == ["compassion"]  # keyword mode still answers
 
 
+def test_hybrid_spends_a_smaller_keyword_budget_and_refused_prefixes_cost_nothing(built_db, monkeypatch):
+    import search.keyword as kw
+
+    conn = sqlite3.connect(built_db)
+    monkeypatch.setattr(kw, "POSTINGS_BUDGET", 10)  # hybrid's share: 5
+    # "burnout" is in 8 of the claims: inside keyword mode's budget, over hybrid's.
+    assert kw.analyse(conn, "hiv burnout", always=True).terms == ["hiv", "burnout"]
+    assert kw.analyse(conn, "hiv burnout", always=False).terms == ["hiv"]
+    # An unknown word's prefix ("compassionat"*) matches over the budget: refused, and not counted either,
+    # so the query is not treated as over budget.
+    q = kw.analyse(conn, "hiv compassionatexx")
+    assert q.expression == '"hiv"' and q.postings == 2
+
+
+def test_over_budget_keyword_search_ranks_as_the_full_search_does(built_db, monkeypatch):
+    import dataclasses
+
+    import search.keyword as kw
+    from search.retrieve import filter_sql
+
+    conn = sqlite3.connect(built_db)
+    with_effect = filter_sql(conn, {"has_effect": True})
+    monkeypatch.setattr(kw, "POSTINGS_BUDGET", 3)  # "compassion" alone is now over budget
+    over = kw.analyse(conn, "compassion")
+    assert over.postings > kw.POSTINGS_BUDGET
+    uncapped = dataclasses.replace(over, postings=0)  # the same expression, ranked by the ordinary path
+    # Fewer matches than CANDIDATE_LIMIT: the capped path scores them all, so its ranking is the full one.
+    for expected, got in (
+        (kw.keyword_search(conn, uncapped, 10), kw.keyword_search(conn, over, 10)),
+        (kw.keyword_search(conn, uncapped, 10, with_effect), kw.keyword_search(conn, over, 10, with_effect)),
+    ):
+        assert len(expected) >= 5 and [cid for cid, _ in got] == [cid for cid, _ in expected]
+        assert [s for _, s in got] == pytest.approx([s for _, s in expected])
+
+
 def test_vocabulary_overlap_scales_with_known_words(built_db):
     from search.keyword import analyse
 
