@@ -442,7 +442,11 @@ def serve(db_path, host, port, metadata_path, config_path, sql_time_limit_ms, ac
     run_startup(ds)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}/"
-    click.echo(f"Evidence KB: serving {db_path} at {url}  (search: {url}-/search)  Ctrl+C to stop.")
+    from kb.datasette_plugin.links import pages_prefix
+
+    # The search page under the plugin's own prefix (datasette.yaml may move it), not the /-/search redirect.
+    search_url = f"{url}{pages_prefix(ds).lstrip('/')}/search"
+    click.echo(f"Evidence KB: serving {db_path} at {url}  (search: {search_url})  Ctrl+C to stop.")
     sys.stdout.flush()
     uvicorn.run(
         ds.app(),

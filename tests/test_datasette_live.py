@@ -51,6 +51,7 @@ def expected(built_db) -> sqlite3.Row:
 def test_kb_serve_over_http(server, expected):
     base, lines = server
     assert any(f"{base}/" in line for line in lines), lines  # the URL is printed
+    assert any(f"(search: {base}/-/kb/search)" in line for line in lines), lines  # the page itself, no redirect
     with httpx.Client(base_url=base, timeout=30) as http:
         home = http.get("/")
         assert home.status_code == 200 and "Evidence KB" in home.text
