@@ -4,6 +4,7 @@ served by `kb search --json`, Datasette's /-/search.json and read by `kb cite --
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 from ingest.schema import json_list
@@ -28,6 +29,8 @@ class SearchResult:
     location: dict
     source_effect: dict | None = None
     discrepancy: str | None = None
+    # The figure to show first: {figure, from: source | deck, qualifier} (see headline()).
+    headline: dict | None = None
     # Claims of other documents that state the same finding (relation `restates`, either way).
     also_stated_in: list = field(default_factory=list)
     # How each retriever ranked this claim (1-based; None = not retrieved). Explains a hybrid score.
@@ -38,22 +41,11 @@ class SearchResult:
     # The claim's certainty in one line: its certainty_note shortened, or a sentence from the rating rules.
     certainty_reason: str | None = None
 
-    def headline(self) -> dict | None:
-        """The figure to lead with, wherever this result is shown: see headline_effect."""
-        source = self.source_effect or {}
-        return headline(
-            (self.effect or {}).get("text"),
-            (self.effect or {}).get("metric"),
-            effect_status(self.effect, self.source_effect, self.discrepancy),
-            source.get("summary") or source.get("text"),
-        )
-
     def to_dict(self) -> dict:
         """A new top-level dict whose nested values (effect, citations, document, ...) are the result's own:
         read them, do not change them. dataclasses.asdict deep-copied every one, which measured 2.8 ms
         of a 17 ms /-/kb/search.json request (k=10)."""
         data = {name: getattr(self, name) for name in _FIELD_NAMES}
-        data["headline"] = self.headline()
         # source_effect / discrepancy / also_stated_in / headline appear only where the claim has them.
         for optional in ("source_effect", "discrepancy", "also_stated_in", "headline"):
             if not data[optional]:
@@ -64,35 +56,30 @@ class SearchResult:
 _FIELD_NAMES = tuple(f.name for f in fields(SearchResult))
 
 
-def effect_status(effect: dict | None, source_effect: dict | None, discrepancy: str | None) -> str | None:
-    """discrepant | consistent | unchecked | None: the rule of ingest.claims.effect_status, on a result's parts."""
-    if discrepancy:
-        return "discrepant"
-    if not effect:
-        return None
-    return "consistent" if source_effect else "unchecked"
-
-
-def headline_effect(
-    deck: str | None, metric: str | None, status: str | None, source_figure: str | None
-) -> tuple[str | None, str | None]:
-    """(figure to lead with, qualifier in words), issue 10.3: a discrepant claim leads with the source's
-    figure (its short `summary` where curated, else its words) and shows the deck's as "the deck says …";
-    an unchecked one says so next to the number. One rule for search results, pages, cards and exports."""
+def headline_effect(claim: Mapping) -> tuple[str | None, str | None]:
+    """(figure to lead with, qualifier in words) for a `claims` row, issue 10.3: a discrepant claim leads
+    with the source's figure (its short `summary` where curated, else its words) and shows the deck's as
+    "the deck says …"; an unchecked one says so next to the number. One rule for search results, pages,
+    cards and exports; effect_status is the build's (ingest.claims.effect_status)."""
+    deck, status = claim.get("effect_text"), claim.get("effect_status")
+    source_figure = claim.get("source_effect_summary") or claim.get("source_effect_text")
     if status == "discrepant" and source_figure:
         return source_figure, (f"the deck says \u201c{deck}\u201d" if deck else None)
     if status == "unchecked" and deck:
-        what = "comparison" if metric == "comparison" else "figure"
+        what = "comparison" if claim.get("effect_metric") == "comparison" else "figure"
         return deck, f"the deck's {what}, not yet checked against the source"
     return deck, None
 
 
-def headline(deck: str | None, metric: str | None, status: str | None, source_figure: str | None) -> dict | None:
+def headline(claim: Mapping) -> dict | None:
     """{figure, from: source | deck, qualifier} as results and pages show it, or None with no figure at all."""
-    figure, qualifier = headline_effect(deck, metric, status, source_figure)
+    figure, qualifier = headline_effect(claim)
     if not figure:
         return None
-    leads = "source" if status == "discrepant" and source_figure else "deck"
+    from_source = claim.get("effect_status") == "discrepant" and (
+        claim.get("source_effect_summary") or claim.get("source_effect_text")
+    )
+    leads = "source" if from_source else "deck"
     return {"figure": figure, "from": leads, "qualifier": qualifier}
 
 
@@ -150,6 +137,7 @@ select c.id, c.statement, c.quote, c.kind, c.topics, c.certainty, c.study_design
        c.effect_text, c.effect_metric, c.effect_value, c.effect_direction,
        c.source_effect_text, c.source_effect_metric, c.source_effect_value, c.source_effect_direction,
        c.source_effect_source, c.source_effect_location, c.source_effect_summary, c.discrepancy,
+       c.effect_status,
        c.citations, c.source_keys, c.certainty_note, c.document_id, d.title as document_title,
        c.line_start, c.line_end, c.char_start, c.char_end, c.slide_number, c.slide_heading
 from claims c left join documents d on d.id = c.document_id
@@ -213,6 +201,7 @@ def load_results(
                 },
                 source_effect=source_effect,
                 discrepancy=row["discrepancy"],
+                headline=headline(row),
                 also_stated_in=restated.get(claim_id, []),
                 ranks=ranks,
                 match=grades.get(claim_id, ("weak", None))[0],

@@ -75,7 +75,7 @@ def plottable(metric: str | None, value: float | None, direction: str | None) ->
 def card_figures(claim: Mapping, source_first: bool) -> list[tuple[str, Figure]]:
     """(row label, figure) top to bottom for a card's chart; [] when the card gets none.
 
-    source_first: the card leads with the source's figure (a discrepant claim, kb.cite.markdown.headline_effect).
+    source_first: the card leads with the source's figure (a discrepant claim, search.results.headline_effect).
     Then the source's figure is the top row and the deck's sits below it as "Deck says" when it can share the
     axis. When the figure the card leads with has no number, there is no chart: a chart of the deck's figure
     alone would put the unverified number first.

@@ -23,10 +23,11 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Inches, Pt, RGBColor
 
 from ingest.schema import json_list
+from search.results import headline_effect
 
 from .apa import Bibliography
 from .csl import safe_url
-from .markdown import certainty_line, discrepancy_note, headline_effect
+from .markdown import certainty_line, discrepancy_note
 from .select import cited_keys
 
 MUTED = RGBColor(0x6B, 0x72, 0x80)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from search.results import headline_effect as results_headline
+from search.results import headline_effect
 
 from .apa import Bibliography, markdown_escape
 from .select import cited_keys
@@ -27,16 +27,6 @@ def certainty_label(value: str | None) -> str | None:
     if not value:
         return None
     return CERTAINTY_LABELS.get(value, value.replace("_", " ").capitalize())
-
-
-def headline_effect(claim: Mapping) -> tuple[str | None, str | None]:
-    """(figure to lead with, qualifier in words) for a `claims` row: search.results.headline_effect's rule."""
-    return results_headline(
-        claim.get("effect_text"),
-        claim.get("effect_metric"),
-        claim.get("effect_status"),
-        claim.get("source_effect_summary") or claim.get("source_effect_text"),
-    )
 
 
 def certainty_line(claim: Mapping) -> str | None:

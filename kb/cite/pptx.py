@@ -25,10 +25,11 @@ from pptx.util import Emu, Inches, Pt
 
 from ingest.schema import json_list
 from kb.charts import slides as chart_slides
+from search.results import headline_effect
 
 from .apa import Bibliography, html_to_runs
 from .csl import safe_url
-from .markdown import certainty_label, discrepancy_note, headline_effect
+from .markdown import certainty_label, discrepancy_note
 from .select import cited_keys
 
 INK = RGBColor(0x1F, 0x29, 0x37)

@@ -151,12 +151,6 @@ def neighbours(conn: sqlite3.Connection, claim_id: str, k: int = NEIGHBOURS) -> 
     return "topics", [(r[0], float(r[1])) for r in rows]
 
 
-def _headline(claim: dict) -> dict | None:
-    """The figure the page leads with: the source's where the deck's differs (search.results.headline_effect)."""
-    source_figure = claim.get("source_effect_summary") or claim.get("source_effect_text")
-    return headline(claim.get("effect_text"), claim.get("effect_metric"), claim.get("effect_status"), source_figure)
-
-
 def claim_page(conn: sqlite3.Connection, claim_id: str, links) -> dict | None:
     claim = _one(conn, "select * from claims where id = ?", [claim_id])
     if claim is None:
@@ -199,7 +193,7 @@ def claim_page(conn: sqlite3.Connection, claim_id: str, links) -> dict | None:
         "keywords": json_list(claim.get("keywords")),
         "sources": _claim_sources(conn, claim_id, links),
         "copy_text": copy_text(claim["statement"], copy_bundle, where),
-        "headline": _headline(claim),
+        "headline": headline(claim),
         "checked_source": checked,
         "context": context,
         "related": related,
