@@ -402,8 +402,8 @@ class OnnxQueryEncoder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
-        names = {i.name for i in self.session.get_inputs()}
-        if len(texts) == 1 or "attention_mask" not in names:
+        # _fixed holds exactly the graph's optional inputs (attention_mask, token_type_ids).
+        if len(texts) == 1 or "attention_mask" not in self._fixed:
             # Without a mask input padding would be attended to; one text needs no padding.
             return self.encode(texts)
         encodings = self.tokenizer.encode_batch(texts)
@@ -414,7 +414,7 @@ class OnnxQueryEncoder:
             ids[row, : len(encoding.ids)] = encoding.ids
             mask[row, : len(encoding.ids)] = 1
         feed = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in names:
+        if "token_type_ids" in self._fixed:
             feed["token_type_ids"] = np.zeros_like(ids)
         hidden = self.session.run(self._outputs, feed)[0]
         keep = mask[..., None].astype(bool)
