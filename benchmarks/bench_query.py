@@ -26,7 +26,7 @@ import sqlite3
 from pathlib import Path
 
 import numpy as np
-from common import OUT, eval_queries, peak_rss_mb, percentiles, real_db, report, timed
+from common import OUT, cpu_summary, eval_queries, peak_rss_mb, percentiles, real_db, report, timed
 
 
 def prepare(n: int) -> str:
@@ -81,6 +81,7 @@ def main() -> None:
     st_model = load_sentence_transformer(resolve_model(None).location)
     threads = single_threaded()
     report("Threads", [(name, str(n)) for name, n in threads.items()])
+    report("Machine", cpu_summary())
 
     for n in args.sizes:
         db = prepare(n)

@@ -61,3 +61,23 @@ def report(title: str, rows: list[tuple[str, str]]) -> None:
     for k, v in rows:
         print(f"  {k:<{width}}  {v}")
     sys.stdout.flush()
+
+
+def cpu_summary() -> list[tuple[str, str]]:
+    """The CPU and the vector instructions it offers: ONNX Runtime's and BLAS's kernels, and so every
+    encoding figure, depend on them; figures from machines that differ here do not compare."""
+    flags, model = set(), "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    wanted = ("avx", "fma", "avx2", "avx512f", "avx512_vnni", "amx_tile")
+    return [
+        ("cpu", f"{model}, {os.cpu_count()} cores"),
+        ("vector instructions", " ".join(f for f in wanted if f in flags) or "none of " + ", ".join(wanted)),
+    ]

@@ -51,6 +51,8 @@ def main() -> None:
     run("bench_index.py", *(["--sizes", "10000", "25000", "50000"] if args.quick else []))
     run("bench_query.py", "--sizes", "1000", "100000", *([] if args.quick else ["1000000"]))
     run("bench_cold.py")
+    if not args.quick:
+        run("bench_load.py")  # loads bench_query.py's 1M-claim KB
     # The IVF-PQ tier at 1M vectors; the 10M figures take ~an hour and 15 GB of disk: run it alone.
     run("bench_ivfpq.py", "--quick")
 

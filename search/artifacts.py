@@ -116,6 +116,7 @@ def build_search_artifacts(
             emb.write_rows(
                 conn, ((cid, spec.id, hashes[cid], reused.get(cid) or vectors[cid]) for cid in sorted(texts))
             )
+            emb.ensure_order_index(conn)
         pairs = emb.index_order(conn, spec.id)
         dimension = _stored_dimension(conn, spec.id) if pairs else _model_dimension(spec.location)
         kind = choose_index_type(len(pairs), index_type)

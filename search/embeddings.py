@@ -26,6 +26,11 @@ create table if not exists {TABLE} (
 """
 
 
+# Covers index_order (and the ivfpq load's rowids): without it, reading the index's claim ids in order visits
+# every row of the table and its 1.5 KB vector (1M claims: 3.4 s warm, 19 s from disk); with it, the index alone.
+ORDER_INDEX_SQL = f"create index if not exists idx_{TABLE}_order on {TABLE} (model, claim_id, content_hash)"
+
+
 def encode_vector(vector) -> bytes:
     return np.asarray(vector, dtype="<f4").tobytes()
 
@@ -44,6 +49,11 @@ def decode_matrix(blobs: list[bytes], dimension: int) -> np.ndarray:
 
 def ensure_table(conn: sqlite3.Connection) -> None:
     conn.execute(CREATE_SQL)
+
+
+def ensure_order_index(conn: sqlite3.Connection) -> None:
+    """Index the table for index_order; made after the rows are written (a bulk insert is faster without it)."""
+    conn.execute(ORDER_INDEX_SQL)
 
 
 def table_exists(conn: sqlite3.Connection, schema: str = "main") -> bool:
@@ -74,11 +84,12 @@ def models_present(conn: sqlite3.Connection) -> dict[str, int]:
     return dict(conn.execute(f"select model, count(*) from {TABLE} group by model").fetchall())
 
 
+INDEX_ORDER_SQL = f"select claim_id, content_hash from {TABLE} where model = ? order by claim_id"
+
+
 def index_order(conn: sqlite3.Connection, model: str) -> list[tuple[str, str]]:
     """(claim_id, content_hash) in the order the FAISS index holds the vectors."""
-    return conn.execute(
-        f"select claim_id, content_hash from {TABLE} where model = ? order by claim_id", [model]
-    ).fetchall()
+    return conn.execute(INDEX_ORDER_SQL, [model]).fetchall()
 
 
 def read_matrix(conn: sqlite3.Connection, model: str) -> tuple[list[tuple[str, str]], np.ndarray]:

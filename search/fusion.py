@@ -32,24 +32,28 @@ def fused_weights(overlap: float | None, weights: dict | None = None) -> dict:
 
 
 def reciprocal_rank_fusion(
-    ranked: dict[str, list[str]], weights: dict[str, float] | None = None, k: int = RRF_K
+    ranked: dict[str, list[str]], weights: dict[str, float] | None = None, k: int = RRF_K, limit: int | None = None
 ) -> list[tuple[str, float, dict]]:
     """ranked: retriever name -> claim ids best first. Returns (claim_id, score, ranks) best first.
 
     ranks maps every retriever to the claim's 1-based rank there, or None.
     Ties break on the best single rank, then claim id, so output is deterministic.
+    limit: how many to return (search fuses 100 candidates a side and shows k).
     """
     weights = weights or WEIGHTS
+    positions = {name: {} for name in ranked}
     scores: dict[str, float] = {}
-    ranks: dict[str, dict] = {}
+    best: dict[str, int] = {}
     for name, ids in ranked.items():
         w = weights.get(name, 1.0)
+        seen = positions[name]
         for rank, claim_id in enumerate(ids, 1):
             scores[claim_id] = scores.get(claim_id, 0.0) + w / (k + rank)
-            ranks.setdefault(claim_id, dict.fromkeys(ranked))[name] = rank
-    best = {cid: min(r for r in ranks[cid].values() if r is not None) for cid in scores}
-    order = sorted(scores, key=lambda cid: (-scores[cid], best[cid], cid))
-    return [(cid, scores[cid], ranks[cid]) for cid in order]
+            seen[claim_id] = rank
+            if rank < best.get(claim_id, rank + 1):
+                best[claim_id] = rank
+    order = sorted(scores, key=lambda cid: (-scores[cid], best[cid], cid))[:limit]
+    return [(cid, scores[cid], {name: seen.get(cid) for name, seen in positions.items()}) for cid in order]
 
 
 def convex_combination(

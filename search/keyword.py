@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ingest.db import connect
 
@@ -202,6 +202,7 @@ class KeywordQuery:
     overlap: float  # share of the query's words that occur in the claims at all
     expression: str | None  # the FTS5 MATCH expression
     postings: int = 0  # claims the kept words match (summed, capped): what scoring them costs
+    frequencies: dict[str, int] = field(default_factory=dict)  # word -> claims holding it (capped; 0: none)
 
 
 def analyse(conn: sqlite3.Connection, query: str, style: str | None = None, *, always: bool = True) -> KeywordQuery:
@@ -257,7 +258,9 @@ def analyse(conn: sqlite3.Connection, query: str, style: str | None = None, *, a
                     spent += n
             prefixes = affordable
         parts += prefixes
-    return KeywordQuery([t for t in terms if t in kept], overlap, " OR ".join(parts) or None, spent)
+    return KeywordQuery(
+        [t for t in terms if t in kept], overlap, " OR ".join(parts) or None, spent, dict(zip(terms, dfs))
+    )
 
 
 def _prefix(word: str) -> str | None:

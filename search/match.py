@@ -68,17 +68,21 @@ def word_overlaps(conn: sqlite3.Connection, query: str, claim_ids: list[str]) ->
     return {cid: len(wanted & _claim_stems(stemmer, found.get(cid, ""))) / len(wanted) for cid in claim_ids}
 
 
-def unknown_words(conn: sqlite3.Connection, query: str) -> list[str]:
+def unknown_words(conn: sqlite3.Connection, query: str, frequencies: dict[str, int] | None = None) -> list[str]:
     """The query's words that no claim contains, as keyword search sees them (stem, or prefix for long words).
 
     Shown to the reader ("no claim mentions 'dementia'") because the sentence model cannot say it: a near
     miss such as "compassion in dementia care" sits as close to a care-home claim as a real match does
-    (docs/search.md, "Match quality"). One lookup per word in the build's term counts.
+    (docs/search.md, "Match quality"). One lookup per word in the build's term counts, skipped for the
+    words in `frequencies` (keyword.analyse's counts for the same query).
     """
     terms = [t for t in query_terms(query) if len(t) >= 3 and not t.isdigit()]
     if not terms:
         return []
-    missing = [t for t, df in zip(terms, document_frequencies(conn, terms, cap=1)) if df == 0]
+    known = frequencies or {}
+    lookups = [t for t in terms if t not in known]
+    looked_up = iter(document_frequencies(conn, lookups, cap=1) if lookups else [])
+    missing = [t for t in terms if (known[t] if t in known else next(looked_up)) == 0]
     prefixes = {t: _prefix(t) for t in missing}
     widened = [p for p in dict.fromkeys(prefixes.values()) if p]
     found = {p for p, n in zip(widened, _prefix_counts(conn, [_quoted(p) + "*" for p in widened], 1)) if n}

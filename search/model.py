@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 MODEL_ENV = "KB_MODEL"
+# KB_QUERY_ENCODER=sentence-transformers: embed queries with the reference model instead of the ONNX export.
+ENCODER_ENV = "KB_QUERY_ENCODER"
 DEFAULT_MODEL_ID = "all-MiniLM-L6-v2"
 # Names that mean the bundled default model.
 _DEFAULT_ALIASES = {DEFAULT_MODEL_ID, "sentence-transformers/" + DEFAULT_MODEL_ID}
@@ -120,7 +122,7 @@ def query_encoder_for_index(db_path: str | os.PathLike, model_id: str, dimension
     forces the reference. A missing or stale export raises IndexMissing/IndexStale naming `kb build`.
     """
     location = resolve_model(model_id).location
-    if os.environ.get("KB_QUERY_ENCODER") != "sentence-transformers":
+    if os.environ.get(ENCODER_ENV) != "sentence-transformers":
         from .onnx_encoder import encoder_for_index
 
         encoder = encoder_for_index(db_path, model_id, dimension, location, weights)

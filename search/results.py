@@ -159,7 +159,8 @@ def load_results(
     cursor = conn.execute(_CLAIM_SQL.format(marks=",".join("?" * len(ids))), ids)
     names = [d[0] for d in cursor.description]
     rows = {r[0]: dict(zip(names, r)) for r in cursor}
-    keys = sorted({k for r in rows.values() for k in json_list(r["source_keys"])})
+    source_keys = {cid: json_list(row["source_keys"]) for cid, row in rows.items()}
+    keys = sorted({k for ks in source_keys.values() for k in ks})
     short = {}
     if keys:
         short = dict(
@@ -192,7 +193,7 @@ def load_results(
                 effect=_effect(row, "effect"),
                 study_design=row["study_design"],
                 year=row["year"],
-                citations=[{"key": k, "short": short.get(k)} for k in json_list(row["source_keys"])],
+                citations=[{"key": k, "short": short.get(k)} for k in source_keys[claim_id]],
                 citation=row["citations"],
                 document={"id": row["document_id"], "title": row["document_title"]},
                 location={

@@ -345,6 +345,49 @@ def test_a_swapped_index_of_the_same_shape_is_refused(db_copy):
         search.search(db_copy, "blood sugar control in diabetes", mode="semantic")
 
 
+def test_an_unreadable_index_of_the_right_size_is_refused_by_its_hash(db_copy):
+    # The hash and faiss's read run side by side at load; the hash must still speak first.
+    path = index_path_for(db_copy)
+    path.write_bytes(b"\0" * path.stat().st_size)
+    with pytest.raises(IndexStale, match="not the one this database was built with"):
+        search.search(db_copy, "compassion", mode="semantic")
+
+
+def test_the_query_encoder_is_checked_again_when_its_export_changes(built_db, tmp_path):
+    from search.index import load_index
+    from search.onnx_encoder import fingerprint_path_of, onnx_path_for
+
+    db = tmp_path / "kb.db"
+    shutil.copy2(built_db, db)  # first: it records its index's name
+    for source, target in (
+        (index_path_for(built_db), index_path_for(db)),
+        (fingerprint_path_for(built_db), fingerprint_path_for(db)),
+        (onnx_path_for(built_db), onnx_path_for(db)),
+        (fingerprint_path_of(onnx_path_for(built_db)), fingerprint_path_of(onnx_path_for(db))),
+    ):
+        shutil.copy2(source, target)
+    assert search.search(db, "compassion", k=1, mode="semantic")
+    with sqlite3.connect(db) as conn:
+        index = load_index(conn, db)
+    assert index.encoder() is index.encoder()  # looked up once, not on every query
+    export = fingerprint_path_of(onnx_path_for(db))
+    export.write_text(json.dumps({**json.loads(export.read_text()), "dimension": 768}))
+    with pytest.raises(IndexStale, match="kb build"):
+        search.search(db, "compassion", k=1, mode="semantic")
+
+
+def test_relative_database_paths_are_keyed_by_working_directory(tmp_path, monkeypatch):
+    from search.paths import resolved_path
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    in_a = resolved_path("kb.db")
+    monkeypatch.chdir(tmp_path / "b")
+    assert resolved_path("kb.db") == str((tmp_path / "b" / "kb.db").resolve()) != in_a
+    assert resolved_path(tmp_path / "a" / "kb.db") == in_a
+
+
 def test_an_index_without_a_recorded_hash_that_cannot_be_read_is_a_clean_error(db_copy):
     import json
 
@@ -470,6 +513,14 @@ def test_vocabulary_overlap_scales_with_known_words(built_db):
     assert analyse(conn, "zxqvw qqqzz").overlap == 0.0
 
 
+def test_a_shallow_vector_search_gives_the_top_of_a_deep_one(built_db):
+    # Without a keyword ranking to fuse, search fetches only k vectors; the top k must not change.
+    for mode, query in (("semantic", "kindness from doctors"), ("hybrid", "qqqzx kindness")):
+        deep = search.search(built_db, query, k=30, mode=mode)
+        shallow = search.search(built_db, query, k=3, mode=mode)
+        assert [(r.id, r.similarity) for r in shallow] == [(r.id, r.similarity) for r in deep[:3]]
+
+
 def test_reciprocal_rank_fusion_weights_and_ties():
     from search.fusion import reciprocal_rank_fusion
 
@@ -481,6 +532,10 @@ def test_reciprocal_rank_fusion_weights_and_ties():
         {"keyword": ["a"], "semantic": ["c"]}, {"keyword": 0.3, "semantic": 1}, k=10
     )
     assert [f[0] for f in semantic_heavy] == ["c", "a"]
+    assert (
+        reciprocal_rank_fusion({"keyword": ["a", "b"], "semantic": ["b", "c"]}, k=10, limit=2)
+        == (reciprocal_rank_fusion({"keyword": ["a", "b"], "semantic": ["b", "c"]}, k=10)[:2])
+    )
 
 
 def test_human_output_flags_deck_source_discrepancies(built_db):
