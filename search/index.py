@@ -410,14 +410,16 @@ class VectorIndex:
 
         # Looked up again only when the export's files change: its checks read a JSON file (~0.15 ms a query).
         export = onnx_path_for(self.db_path)
-        stamp = (_stamp(export, fingerprint_path_of(export)), os.environ.get(ENCODER_ENV))
+        files = _stamp(export, fingerprint_path_of(export))
+        stamp = (files, os.environ.get(ENCODER_ENV))
         if self._encoder is not None and self._encoder[0] == stamp:
             return self._encoder[1]
         fingerprint = self.fingerprint
         encoder = query_encoder_for_index(
             self.db_path, self.model, int(fingerprint["dimension"]), fingerprint.get("weights_sha256")
         )
-        if stamp[0][0] is not None:  # no export beside the database: a cached or reference encoder, looked up each time
+        export_beside = files[0] is not None  # else the per-user export cache or the reference: looked up each time
+        if export_beside:
             self._encoder = (stamp, encoder)
         return encoder
 

@@ -203,9 +203,11 @@ def _search(conn, path, query, k, mode, model, weights, filters, notices, query_
     # Analysed before the embedding starts: its short statements (one per word) each give up the GIL and must
     # win it back, which beside the encoder thread cost ~2 ms at p50 (1M claims); alone it takes ~0.2 ms.
     analysed = analyse(conn, query, always=mode == "keyword") if mode in ("hybrid", "keyword") else None
-    # With no keyword work to overlap (every word over hybrid's budget, or none searchable), the query is
-    # embedded on this thread below: a hand-off to the worker would only add its wake-up to the wait.
-    if mode == "hybrid" and query_vector is None and analysed.expression is not None:
+    # Hybrid with no keyword work (every word over its budget, or none searchable) is the vectors alone.
+    fuses = mode == "hybrid" and analysed.expression is not None
+    # Without keyword work to overlap, the query is embedded on this thread below: a hand-off to the
+    # worker would only add its wake-up to the wait.
+    if fuses and query_vector is None:
         # Embed the query on a worker thread while SQLite runs the keyword
         # search here: both release the GIL, so on 2 cores the keyword search
         # is nearly free (numpy BLAS and sqlite3_step run without the GIL).
@@ -221,10 +223,9 @@ def _search(conn, path, query, k, mode, model, weights, filters, notices, query_
             notices.append("the query has no searchable words for keyword search")
     if mode in ("hybrid", "semantic"):
         # Fusion needs the vectors' deeper ranks only beside a keyword ranking; alone, their top k is the answer
-        # (the same k: HNSW explores efSearch >= 100 either way), and fetching 100 cost ~0.7 ms at 1M claims.
-        fused = mode == "hybrid" and analysed.expression is not None
+        # (the same k: HNSW explores efSearch >= 256 either way), and fetching 100 cost ~0.7 ms at 1M claims.
         hits = semantic_search(
-            conn, path, query, depth if fused else k, condition, model=model, pending=pending, vector=query_vector
+            conn, path, query, depth if fuses else k, condition, model=model, pending=pending, vector=query_vector
         )
         ranked["semantic"] = [h[0] for h in hits]
         scores["semantic"] = dict(hits)
